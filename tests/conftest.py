@@ -1,0 +1,61 @@
+"""Suite-wide setup: offline, network blocked (here and in notebook kernels), smoke profile, temp outputs.
+
+Shared fixtures:
+    smoke_runtime: ``runtime.setup("smoke", seed=0)`` (session-wide).
+    smol: ``(model, tokenizer)`` of the SmolLM2 decoder, loaded once per session from the offline cache.
+          Tests must not train this instance in place; load a fresh one (0.1 s from cache) to train.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+NETBLOCK_DIR = TESTS_DIR / "netblock"
+
+# Environment for this process and every subprocess (notebook kernels, CLI runs). Set before anything imports
+# transformers or tqdm, so they read it.
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["COURSE_PROFILE"] = "smoke"
+os.environ["COURSE_BLOCK_NETWORK"] = "1"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETBLOCK_DIR), os.environ.get("PYTHONPATH")]))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Block the network in this process too (sitecustomize only runs at interpreter start-up).
+_spec = importlib.util.spec_from_file_location("_course_netblock", NETBLOCK_DIR / "sitecustomize.py")
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _outputs_in_tmp(tmp_path_factory):
+    """Every output folder of the suite lives in a temporary directory, never in the checkout."""
+    folder = tmp_path_factory.mktemp("outputs")
+    os.environ["COURSE_OUTPUT_DIR"] = str(folder)
+    yield folder
+
+
+@pytest.fixture(scope="session")
+def smoke_runtime():
+    from course_lib import runtime
+
+    return runtime.setup("smoke", seed=0, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def smol(smoke_runtime):
+    from course_lib import models
+
+    return models.load_causal_lm("smollm2-135m-instruct", runtime=smoke_runtime, verbose=False)
+
+
+def pytest_report_header(config):
+    return f"course tests: offline, network blocked, COURSE_PROFILE=smoke, python {sys.version.split()[0]}"
