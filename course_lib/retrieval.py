@@ -1,0 +1,459 @@
+"""Retrieval-augmented generation (RAG): an embedding index over the knowledge base, and RAG prompts.
+
+The pieces, in the order a notebook uses them:
+
+1. :func:`read_documents` / :func:`documents_from_records` — knowledge-base documents ``{doc_id, title, text}``.
+2. :func:`chunk_documents` — split long documents into overlapping word windows (:class:`Chunk`), so one passage
+   fits the encoder's 256-token window and the decoder's prompt.
+3. :func:`build_index` — embed every chunk with the shipped MiniLM sentence encoder
+   (:func:`course_lib.models.load_sentence_encoder`) into an :class:`EmbeddingIndex`: a ``(n_chunks, 384)``
+   float32 matrix of L2-normalised rows, so cosine similarity is a plain dot product (NumPy, no vector database).
+4. :meth:`EmbeddingIndex.search` — top-k documents for each query (a document scores its best chunk).
+5. :func:`build_rag_messages` — chat messages that put the retrieved passages, each tagged ``[doc_id]``, in front of
+   the question and ask the model to answer from them and cite them.
+6. :func:`retrieval_metrics` — recall@k and mean reciprocal rank against the gold ``doc_id`` of labelled questions.
+7. :meth:`EmbeddingIndex.upsert` — replace or add documents (e.g. release notes v2); the returned
+   :class:`UpdateReport` times the re-embedding: the whole cost of "updating a fact" in a RAG system.
+
+torch and sentence-transformers are imported only inside the encoder loader, never at module import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+
+_DOC_FIELDS = ("doc_id", "title", "text")
+_INDEX_FORMAT = 1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Documents and chunks
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Document:
+    """One knowledge-base document: a stable ``doc_id`` (cited in answers), a ``title`` and the ``text``."""
+
+    doc_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document: the unit that is embedded and retrieved.
+
+    Attributes:
+        chunk_id: ``"<doc_id>#<n>"``, n counting from 0 within the document.
+        doc_id / title: of the parent document.
+        text: the passage (a window of whole words).
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    text: str
+
+
+def documents_from_records(records, source: str = "<records>") -> list[Document]:
+    """Validate dicts with ``doc_id``, ``title`` and ``text`` into :class:`Document` objects.
+
+    Raises :class:`DataError` naming ``source`` and the 1-based record number when a field is missing or empty,
+    or when a ``doc_id`` repeats (citations would be ambiguous).
+    """
+    docs, seen = [], {}
+    for row, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise DataError(source, f"record is a {type(record).__name__}, not an object", "write one JSON object "
+                            "{doc_id, title, text} per line", row=row)
+        for name in _DOC_FIELDS:
+            value = record.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise DataError(source, f"field {name!r} is missing or empty", f"give every document a non-empty "
+                                f"string {name!r}", row=row, column=name)
+        doc_id = record["doc_id"].strip()
+        if doc_id in seen:
+            raise DataError(source, f"doc_id {doc_id!r} repeats the one on record {seen[doc_id]}",
+                            "give every document a unique doc_id", row=row, column="doc_id")
+        seen[doc_id] = row
+        docs.append(Document(doc_id=doc_id, title=record["title"].strip(), text=record["text"].strip()))
+    if not docs:
+        raise DataError(source, "no documents", "add at least one {doc_id, title, text} record")
+    return docs
+
+
+def read_documents(path: str | os.PathLike) -> list[Document]:
+    """Read a JSON Lines knowledge base (one ``{doc_id, title, text}`` object per line) and validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found", "check the path (the shipped one is data/support/knowledge_base.jsonl)")
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for row, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise DataError(path, f"line is not valid JSON ({err.msg})", "write one JSON object per line",
+                                row=row) from None
+    return documents_from_records(records, source=str(path))
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """How documents are cut into passages.
+
+    Attributes:
+        max_words: words per passage. MiniLM reads at most 256 word pieces (~180 English words); 80 words keeps a
+            passage well inside that and short enough that 3 passages fit a small model's prompt.
+        overlap: words repeated between consecutive passages so a fact cut at a boundary appears whole in one.
+        include_title: prefix each passage with its document title before embedding (titles carry topic words).
+    """
+
+    max_words: int = 80
+    overlap: int = 20
+    include_title: bool = True
+
+    def __post_init__(self):
+        if self.max_words < 1:
+            raise ConfigError(f"ChunkConfig.max_words is {self.max_words} — use a positive number of words")
+        if not 0 <= self.overlap < self.max_words:
+            raise ConfigError(f"ChunkConfig.overlap is {self.overlap} — use 0 <= overlap < max_words "
+                              f"({self.max_words})")
+
+
+def chunk_documents(docs: list[Document], config: ChunkConfig | None = None) -> list[Chunk]:
+    """Split each document into windows of ``config.max_words`` words overlapping by ``config.overlap``.
+
+    A document no longer than ``max_words`` stays one chunk. Returns chunks in document order.
+    """
+    config = config or ChunkConfig()
+    step = config.max_words - config.overlap
+    chunks = []
+    for doc in docs:
+        words = doc.text.split()
+        starts = [0] if len(words) <= config.max_words else list(range(0, len(words) - config.overlap, step))
+        for n, start in enumerate(starts):
+            text = " ".join(words[start:start + config.max_words])
+            chunks.append(Chunk(chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, text=text))
+    return chunks
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Embedding
+# ----------------------------------------------------------------------------------------------------------------
+
+def embed_texts(encoder, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    """Embed ``texts`` with a SentenceTransformer; returns ``(len(texts), dim)`` float32, rows of unit L2 norm.
+
+    Normalised rows make the dot product equal to cosine similarity, so search is one matrix product.
+    """
+    if not texts:
+        dim = encoder.get_embedding_dimension()
+        return np.zeros((0, dim), dtype=np.float32)
+    vectors = encoder.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                             convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _chunk_input(chunk: Chunk, config: ChunkConfig) -> str:
+    return f"{chunk.title}. {chunk.text}" if config.include_title else chunk.text
+
+
+@dataclass
+class Hit:
+    """One retrieved document for one query: its best-scoring ``chunk``, the cosine ``score`` and 1-based ``rank``."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+
+@dataclass
+class UpdateReport:
+    """What :meth:`EmbeddingIndex.upsert` did: documents ``added`` / ``replaced`` (ids), chunks embedded, seconds.
+
+    ``seconds`` is wall time for chunking + embedding + swapping rows: the cost of updating facts in a RAG system.
+    """
+
+    added: list[str]
+    replaced: list[str]
+    chunks_embedded: int
+    seconds: float
+
+
+@dataclass
+class EmbeddingIndex:
+    """Chunks and their embeddings; search by cosine similarity.
+
+    Attributes:
+        chunks: the passages, row ``i`` of ``embeddings`` belongs to ``chunks[i]``.
+        embeddings: ``(len(chunks), dim)`` float32, L2-normalised rows.
+        encoder_name: registry name of the encoder that made them (queries must use the same one).
+        config: the chunking used, reused when documents are updated.
+    """
+
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    encoder_name: str = "minilm-l6"
+    config: ChunkConfig = field(default_factory=ChunkConfig)
+
+    def __post_init__(self):
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if self.embeddings.ndim != 2 or self.embeddings.shape[0] != len(self.chunks):
+            raise ConfigError(f"index has {len(self.chunks)} chunks but embeddings of shape "
+                              f"{self.embeddings.shape} — build it with build_index")
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Distinct document ids, in index order."""
+        return list(dict.fromkeys(c.doc_id for c in self.chunks))
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def search_vectors(self, queries: np.ndarray, k: int = 3) -> list[list[Hit]]:
+        """Top-``k`` distinct documents for each row of ``queries`` (``(n_queries, dim)``, unit norm).
+
+        A document's score is its best chunk's cosine similarity; ties keep index order.
+        """
+        if k < 1:
+            raise ConfigError(f"k is {k} — ask for at least one passage")
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if queries.shape[1] != self.dim:
+            raise ConfigError(f"query vectors have {queries.shape[1]} dimensions, the index {self.dim} — embed "
+                              f"queries with the index's encoder ({self.encoder_name})")
+        scores = queries @ self.embeddings.T  # (n_queries, n_chunks) cosine similarities
+        results = []
+        for row in scores:
+            order = np.argsort(-row, kind="stable")
+            hits, seen = [], set()
+            for idx in order:
+                chunk = self.chunks[idx]
+                if chunk.doc_id in seen:
+                    continue
+                seen.add(chunk.doc_id)
+                hits.append(Hit(chunk=chunk, score=float(row[idx]), rank=len(hits) + 1))
+                if len(hits) == k:
+                    break
+            results.append(hits)
+        return results
+
+    def search(self, encoder, queries: list[str] | str, k: int = 3) -> list[list[Hit]]:
+        """Embed ``queries`` (one string or a list) and return the top-``k`` documents for each."""
+        if isinstance(queries, str):
+            queries = [queries]
+        return self.search_vectors(embed_texts(encoder, list(queries)), k=k)
+
+    # -- updates ---------------------------------------------------------------------------------------------
+    def upsert(self, encoder, docs: list[Document]) -> UpdateReport:
+        """Add new documents and replace existing ones (same ``doc_id``): re-chunk and re-embed only those.
+
+        Returns an :class:`UpdateReport` with the seconds it took.
+        """
+        start = time.perf_counter()
+        ids = [d.doc_id for d in docs]
+        if len(set(ids)) != len(ids):
+            raise ConfigError("the update repeats a doc_id — pass each document once")
+        existing = set(self.doc_ids)
+        new_chunks = chunk_documents(docs, self.config)
+        vectors = embed_texts(encoder, [_chunk_input(c, self.config) for c in new_chunks])
+        updated = set(ids)
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in updated]
+        self.chunks = [self.chunks[i] for i in keep] + new_chunks
+        self.embeddings = np.concatenate([self.embeddings[keep], vectors], axis=0)
+        return UpdateReport(added=[i for i in ids if i not in existing], replaced=[i for i in ids if i in existing],
+                            chunks_embedded=len(new_chunks), seconds=time.perf_counter() - start)
+
+    def remove(self, doc_ids: list[str]) -> int:
+        """Drop every chunk of ``doc_ids``; returns how many chunks were removed."""
+        drop = set(doc_ids)
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in drop]
+        removed = len(self.chunks) - len(keep)
+        self.chunks = [self.chunks[i] for i in keep]
+        self.embeddings = self.embeddings[keep]
+        return removed
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write ``embeddings.npy``, ``chunks.jsonl`` and ``index.json`` into ``folder`` (replaced atomically).
+
+        The files are written to a temporary sibling first and renamed into place, so an interrupted save never
+        leaves a half-written index.
+        """
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        np.save(staging / "embeddings.npy", self.embeddings)
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in self.chunks:
+                handle.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+        meta = {"format": _INDEX_FORMAT, "encoder_name": self.encoder_name, "config": asdict(self.config),
+                "n_chunks": len(self.chunks), "dim": self.dim}
+        (staging / "index.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "EmbeddingIndex":
+        """Read an index written by :meth:`save`; :class:`DataError` if a file is missing or inconsistent."""
+        folder = Path(folder)
+        meta_path = folder / "index.json"
+        if not meta_path.exists():
+            raise DataError(folder, "no index.json here", "point to a folder written by EmbeddingIndex.save")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != _INDEX_FORMAT:
+            raise DataError(meta_path, f"index format {meta.get('format')!r} is not {_INDEX_FORMAT}",
+                            "rebuild the index with this version of course_lib")
+        chunks = []
+        with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    chunks.append(Chunk(**json.loads(line)))
+        embeddings = np.load(folder / "embeddings.npy")
+        if embeddings.shape != (len(chunks), meta["dim"]):
+            raise DataError(folder / "embeddings.npy", f"shape {embeddings.shape} does not match "
+                            f"{len(chunks)} chunks x {meta['dim']}", "rebuild the index (build_index + save)")
+        return cls(chunks=chunks, embeddings=embeddings, encoder_name=meta["encoder_name"],
+                   config=ChunkConfig(**meta["config"]))
+
+
+def build_index(docs: list[Document], encoder=None, config: ChunkConfig | None = None,
+                encoder_name: str = "minilm-l6") -> EmbeddingIndex:
+    """Chunk and embed ``docs``. ``encoder`` defaults to the shipped MiniLM (loaded here, ~10 s the first time)."""
+    if encoder is None:
+        from .models import load_sentence_encoder
+
+        encoder = load_sentence_encoder(encoder_name)
+    config = config or ChunkConfig()
+    chunks = chunk_documents(docs, config)
+    vectors = embed_texts(encoder, [_chunk_input(c, config) for c in chunks])
+    return EmbeddingIndex(chunks=chunks, embeddings=vectors, encoder_name=encoder_name, config=config)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# RAG prompts
+# ----------------------------------------------------------------------------------------------------------------
+
+RAG_SYSTEM_PROMPT = (
+    "You are a support assistant. Answer the question using only the passages given. "
+    "Cite the passage you used with its id in square brackets, like [kb-001]. "
+    "If the passages do not contain the answer, say: I don't know."
+)
+
+
+def format_passages(hits: list[Hit], max_words: int | None = None) -> str:
+    """The retrieved passages as prompt text, one per line: ``[doc_id] title: passage``.
+
+    ``max_words`` trims each passage to keep the prompt short (small models lose the question in long prompts).
+    """
+    lines = []
+    for hit in hits:
+        words = hit.chunk.text.split()
+        text = " ".join(words[:max_words]) if max_words else hit.chunk.text
+        lines.append(f"[{hit.doc_id}] {hit.chunk.title}: {text}")
+    return "\n".join(lines)
+
+
+def build_rag_messages(question: str, hits: list[Hit], system: str | None = RAG_SYSTEM_PROMPT,
+                       max_words: int | None = None) -> list[dict]:
+    """Chat messages for a RAG answer: an instruction, the cited passages, then the question.
+
+    Returns ``[{"role": "system", ...}, {"role": "user", ...}]`` (no system message if ``system`` is ``None``),
+    ready for ``tokenizer.apply_chat_template``.
+    """
+    user = f"Passages:\n{format_passages(hits, max_words)}\n\nQuestion: {question}"
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": user})
+    return messages
+
+
+def plain_messages(question: str, system: str | None = None) -> list[dict]:
+    """Chat messages for a closed-book answer (no passages), to compare with :func:`build_rag_messages`."""
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": question})
+    return messages
+
+
+_CITATION = re.compile(r"\[([A-Za-z0-9_.:\-]+)\]")
+
+
+def cited_doc_ids(answer: str) -> list[str]:
+    """Document ids cited in ``answer`` as ``[doc_id]``, in order of first appearance."""
+    return list(dict.fromkeys(_CITATION.findall(answer)))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Retrieval quality
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class RetrievalReport:
+    """Retrieval quality on labelled questions.
+
+    Attributes:
+        recall_at: ``{k: share of questions whose gold document is among the top k}`` (0..1).
+        mrr: mean reciprocal rank of the gold document (0 when it is not in the top ``max(ks)``).
+        n_questions: questions scored (those with a gold ``doc_id`` present in the index).
+        skipped: questions without a usable gold ``doc_id``.
+        ranks: per scored question, the 1-based rank of the gold document, or ``None`` if not retrieved.
+    """
+
+    recall_at: dict[int, float]
+    mrr: float
+    n_questions: int
+    skipped: int
+    ranks: list[int | None]
+
+    def as_row(self) -> dict:
+        """Flat dict for a table: ``recall@1``, ``recall@3``, ..., ``mrr``, ``n``."""
+        return {**{f"recall@{k}": v for k, v in self.recall_at.items()}, "mrr": self.mrr, "n": self.n_questions}
+
+
+def retrieval_metrics(index: EmbeddingIndex, encoder, questions: list[dict], ks=(1, 3, 5),
+                      question_key: str = "question", gold_key: str = "doc_id") -> RetrievalReport:
+    """Recall@k and MRR of ``index`` on ``questions`` (dicts with a question and its gold document id).
+
+    Questions whose gold id is empty or absent from the index are skipped and counted in ``skipped``.
+    """
+    ks = sorted(set(int(k) for k in ks))
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"ks is {ks} — give positive cut-offs such as (1, 3, 5)")
+    known = set(index.doc_ids)
+    usable = [q for q in questions if q.get(gold_key) and q[gold_key] in known]
+    if not usable:
+        raise ConfigError(f"none of the {len(questions)} questions has a {gold_key!r} found in the index — "
+                          "check that the questions and the knowledge base belong together")
+    hits = index.search(encoder, [q[question_key] for q in usable], k=max(ks))
+    ranks = []
+    for q, found in zip(usable, hits):
+        ids = [h.doc_id for h in found]
+        ranks.append(ids.index(q[gold_key]) + 1 if q[gold_key] in ids else None)
+    n = len(ranks)
+    recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
+    mrr = sum(1.0 / r for r in ranks if r is not None) / n
+    return RetrievalReport(recall_at=recall, mrr=mrr, n_questions=n, skipped=len(questions) - n, ranks=ranks)
