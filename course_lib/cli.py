@@ -36,6 +36,21 @@ def _add_prepare_models(sub) -> None:
     p.set_defaults(func=_handler("cli:run_prepare_models"))
 
 
+def _add_run_course(sub) -> None:
+    p = sub.add_parser("run-course", help="execute every notebook headless into runs/<timestamp>/ with a summary")
+    p.add_argument("--profile", default="auto", help="profile for every notebook (default: auto)")
+    p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these strings")
+    p.set_defaults(func=_handler("cli:run_run_course"))
+
+
+def run_run_course(args) -> int:
+    from . import runner, runtime
+
+    if args.profile != "auto":
+        runtime.get_profile(args.profile)  # a typo fails here, before any notebook starts
+    return runner.run_course(args.profile, only=args.only)
+
+
 def run_info(args) -> int:
     """Print the profile table and the availability of each registry model (no torch import)."""
     from . import models, runtime
@@ -66,7 +81,7 @@ def run_prepare_models(args) -> int:
 
 
 # Each entry adds one sub-command. Commands of later lessons add their own ``_add_*`` function here.
-_COMMANDS = [_add_info, _add_prepare_models]
+_COMMANDS = [_add_info, _add_prepare_models, _add_run_course]
 
 
 def build_parser() -> argparse.ArgumentParser:

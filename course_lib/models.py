@@ -139,8 +139,8 @@ def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(target.parent, name)
     staging = target.parent / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / _COMPLETE_MARKER).write_text(f"converted from {spec.package}/{spec.gguf_file}\n", encoding="utf-8")
@@ -148,6 +148,24 @@ def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True
         shutil.rmtree(target)
     os.replace(staging, target)
     return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else, or we cannot tell: leave its folder alone
+    return True
+
+
+def _remove_stale_staging(folder: Path, name: str) -> None:
+    """Delete half-written conversions left by processes that died (ours included); a live one is kept."""
+    for staging in folder.glob(f".{name}.tmp-*"):
+        pid = staging.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or not _pid_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def prepare_tokenizer(tokenizer):

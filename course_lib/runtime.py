@@ -394,6 +394,9 @@ def setup(profile: str = "auto", seed: int = 0, threads: int | None = None, quie
     """
     import torch
 
+    from .notebook import install_friendly_errors
+
+    install_friendly_errors()  # in a notebook, course errors show as one line instead of a traceback
     # Fail on a bad profile name before any slow work.
     if str(profile).strip().lower() != "auto":
         get_profile(profile)

