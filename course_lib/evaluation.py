@@ -1,0 +1,591 @@
+"""One evaluation harness for the whole course: metrics, batched generation, perplexity, comparison tables.
+
+Three families of measurement, each a few functions:
+
+* **Classification** (sentiment, intent): :func:`classification_metrics` (accuracy, macro and per-class
+  precision/recall/F1 from scikit-learn), :func:`confusion_table`, :func:`predict_classes` (batched encoder
+  predictions), :func:`per_class_errors` and :func:`misclassified` for error analysis.
+* **Generation** (support answers): :func:`generate_answers` (batched greedy decoding, left padding, chat
+  template, progress bar), then :func:`generation_metrics` — ROUGE-L (rouge-score), BLEU and chrF (sacrebleu),
+  exact match and keyword match — and :func:`worst_examples` for error analysis.
+* **Language modelling**: :func:`perplexity` of a model on held-out text (pads masked, token-weighted).
+
+Results of several models or adapters on one test set become one table with :func:`comparison_table`, and are
+written with :func:`save_results` (JSON + CSV, never half-written).
+
+No hub access: ``evaluate.load`` needs the network, so every metric is computed with scikit-learn, sacrebleu and
+rouge-score directly. torch and transformers are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+# ----------------------------------------------------------------------------------------------------------------
+# Text normalisation
+# ----------------------------------------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Case- and whitespace-insensitive form of ``text``: Unicode NFKC, lower case, runs of whitespace -> one space.
+
+    Punctuation is kept on purpose: "2.5" and "25" must stay different for exact and keyword match.
+    """
+    text = unicodedata.normalize("NFKC", str(text)).casefold()
+    return _SPACES.sub(" ", text).strip()
+
+
+def _check_same_length(a, b, what_a: str, what_b: str) -> None:
+    if len(a) != len(b):
+        raise ConfigError(f"{what_a} has {len(a)} items but {what_b} has {len(b)} — pass one {what_b[:-1]} "
+                          f"per {what_a[:-1]}, in the same order")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Classification
+# ----------------------------------------------------------------------------------------------------------------
+
+def classification_metrics(y_true, y_pred, labels=None) -> dict:
+    """Accuracy, macro precision/recall/F1 and the same per class.
+
+    Args:
+        y_true: gold labels (any hashable values: ids or strings), length N.
+        y_pred: predicted labels, length N.
+        labels: the label set and its order (default: sorted union of both lists). A label that is never
+            predicted gets precision 0 (scikit-learn's ``zero_division=0``), which is what pulls macro-F1 down
+            when a classifier ignores a minority class.
+
+    Returns:
+        ``{"accuracy", "precision_macro", "recall_macro", "f1_macro", "n", "per_class": {label: {"precision",
+        "recall", "f1", "support"}}}``; all scores in 0..1.
+    """
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    _check_same_length(y_true, y_pred, "gold labels", "predictions")
+    if not y_true:
+        raise ConfigError("no examples to score — pass at least one gold label and prediction")
+    labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred), key=str)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    pm, rm, fm, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    per_class = {str(lab): {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                            "support": int(s[i])} for i, lab in enumerate(labels)}
+    return {"accuracy": float(accuracy_score(y_true, y_pred)), "precision_macro": float(pm),
+            "recall_macro": float(rm), "f1_macro": float(fm), "n": len(y_true), "per_class": per_class}
+
+
+def per_class_table(metrics: dict):
+    """The ``per_class`` part of :func:`classification_metrics` as a DataFrame (one row per label)."""
+    import pandas as pd
+
+    return pd.DataFrame.from_dict(metrics["per_class"], orient="index").rename_axis("label")
+
+
+def confusion_table(y_true, y_pred, labels=None, normalize: str | None = None):
+    """Confusion matrix as a DataFrame: rows = gold label, columns = predicted label.
+
+    Args:
+        normalize: ``None`` (counts), ``"true"`` (each row sums to 1: recall on the diagonal), ``"pred"`` or
+            ``"all"`` — scikit-learn's meanings.
+    """
+    import pandas as pd
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    _check_same_length(y_true, y_pred, "gold labels", "predictions")
+    labels = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred), key=str)
+    matrix = confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
+    names = [str(x) for x in labels]
+    return pd.DataFrame(matrix, index=pd.Index(names, name="gold"), columns=pd.Index(names, name="predicted"))
+
+
+def per_class_errors(y_true, y_pred, labels=None):
+    """Error analysis per gold class: support, errors, error rate, and the label it is most often mistaken for.
+
+    Returns a DataFrame indexed by label, sorted by error rate (worst first).
+    """
+    import pandas as pd
+
+    table = confusion_table(y_true, y_pred, labels)
+    rows = []
+    for gold in table.index:
+        row = table.loc[gold]
+        support = int(row.sum())
+        wrong = row.drop(gold)
+        errors = int(wrong.sum())
+        rows.append({"label": gold, "support": support, "errors": errors,
+                     "error_rate": errors / support if support else float("nan"),
+                     "most_confused_with": wrong.idxmax() if errors else ""})
+    return pd.DataFrame(rows).set_index("label").sort_values("error_rate", ascending=False)
+
+
+def misclassified(texts, y_true, y_pred, probabilities=None, n: int | None = 10):
+    """The wrong predictions as a DataFrame (text, gold, predicted, confidence), most confident mistakes first.
+
+    Args:
+        probabilities: optional N x C array of class probabilities; ``confidence`` is the predicted class's
+            probability (a confident mistake often points at a label error in the data).
+        n: how many rows to return (``None``: all).
+    """
+    import numpy as np
+    import pandas as pd
+
+    texts, y_true, y_pred = list(texts), list(y_true), list(y_pred)
+    _check_same_length(texts, y_true, "texts", "gold labels")
+    _check_same_length(texts, y_pred, "texts", "predictions")
+    frame = pd.DataFrame({"text": texts, "gold": y_true, "predicted": y_pred})
+    if probabilities is not None:
+        frame["confidence"] = np.asarray(probabilities).max(axis=1)
+    frame = frame[frame["gold"] != frame["predicted"]]
+    if "confidence" in frame:
+        frame = frame.sort_values("confidence", ascending=False)
+    return frame if n is None else frame.head(n)
+
+
+def predict_classes(model, tokenizer, texts, batch_size: int = 32, max_length: int = 128, progress: bool = False):
+    """Batched predictions of a sequence classifier.
+
+    Args:
+        model: an ``AutoModelForSequenceClassification`` (or PEFT-wrapped one).
+        texts: N strings.
+        max_length: truncation length in tokens.
+
+    Returns:
+        ``(predicted_ids, probabilities)``: an int array of shape (N,) and a float array (N, C).
+    """
+    import numpy as np
+    import torch
+    from tqdm.auto import tqdm
+
+    texts = list(texts)
+    was_training = model.training
+    model.eval()
+    probs = []
+    try:
+        for start in tqdm(range(0, len(texts), batch_size), desc="classify", disable=not progress):
+            batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                              max_length=max_length, return_tensors="pt").to(model.device)
+            with torch.no_grad():
+                logits = model(**batch).logits.float()  # softmax in fp32 even if the model runs in bf16
+            probs.append(torch.softmax(logits, dim=-1).cpu().numpy())
+    finally:
+        model.train(was_training)
+    probabilities = np.concatenate(probs) if probs else np.zeros((0, model.config.num_labels))
+    return probabilities.argmax(axis=1), probabilities
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Generation metrics
+# ----------------------------------------------------------------------------------------------------------------
+
+def exact_match(prediction: str, reference: str) -> float:
+    """1.0 when prediction and reference are equal after :func:`normalize_text`, else 0.0."""
+    return float(normalize_text(prediction) == normalize_text(reference))
+
+
+def keyword_match(prediction: str, keywords) -> float:
+    """Fraction of required ``keywords`` found in ``prediction`` (case- and whitespace-insensitive substrings).
+
+    A support answer must mention certain facts ("reset link", "30 days"); this measures that directly, where
+    ROUGE rewards any wording close to the reference. Returns NaN when ``keywords`` is empty (nothing to check),
+    so averages skip that example instead of counting it as perfect.
+    """
+    if isinstance(keywords, str):
+        keywords = [k for k in keywords.split(";")]
+    keywords = [normalize_text(k) for k in keywords if normalize_text(k)]
+    if not keywords:
+        return float("nan")
+    text = normalize_text(prediction)
+    return sum(k in text for k in keywords) / len(keywords)
+
+
+def rouge_l(predictions, references) -> list[float]:
+    """ROUGE-L F-measure of each prediction against its reference (0..1).
+
+    rouge-score's default tokenizer lower-cases and keeps only letters and digits; no stemming, so the number
+    is the longest-common-subsequence overlap of the words as written.
+    """
+    from rouge_score import rouge_scorer
+
+    predictions, references = list(predictions), list(references)
+    _check_same_length(predictions, references, "predictions", "references")
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    return [scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references)]
+
+
+def bleu(predictions, references) -> float:
+    """Corpus BLEU (sacrebleu defaults: 13a tokenizer, exponential smoothing), 0..100."""
+    import sacrebleu
+
+    predictions, references = list(predictions), list(references)
+    _check_same_length(predictions, references, "predictions", "references")
+    return float(sacrebleu.corpus_bleu(predictions, [references]).score)
+
+
+def chrf(predictions, references) -> float:
+    """Corpus chrF (character n-grams up to 6, beta = 2: recall weighs 4x precision), 0..100."""
+    import sacrebleu
+
+    predictions, references = list(predictions), list(references)
+    _check_same_length(predictions, references, "predictions", "references")
+    return float(sacrebleu.corpus_chrf(predictions, [references]).score)
+
+
+def sentence_scores(predictions, references, keywords=None):
+    """Per-example scores as a DataFrame: ``prediction``, ``reference``, ``rougeL``, ``bleu``, ``chrf``,
+    ``exact`` and (with ``keywords``: one list per example) ``keywords`` and ``keyword_match``.
+
+    Sentence-level BLEU/chrF are noisy on short answers; use them to rank examples, not to report a score.
+    """
+    import pandas as pd
+    import sacrebleu
+
+    predictions, references = [str(p) for p in predictions], [str(r) for r in references]
+    _check_same_length(predictions, references, "predictions", "references")
+    frame = pd.DataFrame({"prediction": predictions, "reference": references})
+    frame["rougeL"] = rouge_l(predictions, references)
+    frame["bleu"] = [sacrebleu.sentence_bleu(p, [r]).score for p, r in zip(predictions, references)]
+    frame["chrf"] = [sacrebleu.sentence_chrf(p, [r]).score for p, r in zip(predictions, references)]
+    frame["exact"] = [exact_match(p, r) for p, r in zip(predictions, references)]
+    if keywords is not None:
+        keywords = list(keywords)
+        _check_same_length(predictions, keywords, "predictions", "keyword lists")
+        frame["keywords"] = [list(k) if not isinstance(k, str) else k.split(";") for k in keywords]
+        frame["keyword_match"] = [keyword_match(p, k) for p, k in zip(predictions, keywords)]
+    return frame
+
+
+def generation_metrics(predictions, references, keywords=None) -> dict:
+    """Corpus-level generation scores.
+
+    Returns:
+        ``{"rougeL": mean F (0..1), "bleu": corpus BLEU (0..100), "chrf": corpus chrF (0..100), "exact": share of
+        exact matches (0..1), "keyword_match": mean keyword coverage over examples that have keywords (0..1,
+        only with ``keywords``), "avg_words": mean prediction length in words, "n": examples}``.
+    """
+    frame = sentence_scores(predictions, references, keywords)
+    if frame.empty:
+        raise ConfigError("no examples to score — pass at least one prediction and reference")
+    out = {"rougeL": float(frame["rougeL"].mean()), "bleu": bleu(frame["prediction"], frame["reference"]),
+           "chrf": chrf(frame["prediction"], frame["reference"]), "exact": float(frame["exact"].mean())}
+    if "keyword_match" in frame:
+        scored = frame["keyword_match"].dropna()
+        out["keyword_match"] = float(scored.mean()) if len(scored) else float("nan")
+    out["avg_words"] = float(frame["prediction"].str.split().str.len().mean())
+    out["n"] = len(frame)
+    return out
+
+
+def worst_examples(scores, metric: str = "rougeL", n: int = 5, ascending: bool = True):
+    """The ``n`` examples with the lowest (``ascending``) or highest value of ``metric`` in a scores table."""
+    if metric not in scores:
+        raise ConfigError(f"no column {metric!r} in the scores table — choose one of: {', '.join(scores.columns)}")
+    return scores.sort_values(metric, ascending=ascending, kind="stable").head(n)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Batched generation and perplexity (torch inside)
+# ----------------------------------------------------------------------------------------------------------------
+
+def _as_messages(item, system: str | None) -> list[dict]:
+    if isinstance(item, str):
+        messages = [{"role": "user", "content": item}]
+    elif isinstance(item, (list, tuple)) and all(isinstance(m, dict) and "role" in m for m in item):
+        messages = list(item)
+    else:
+        raise ConfigError("each prompt must be a string or a list of {'role', 'content'} messages — got "
+                          f"{type(item).__name__}")
+    if system is not None and messages[0]["role"] != "system":
+        messages = [{"role": "system", "content": system}, *messages]
+    return messages
+
+
+def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
+                     progress: bool = True, system: str | None = None, chat_template: bool = True) -> list[str]:
+    """Greedy answers to many prompts, a batch at a time.
+
+    Args:
+        model: a causal LM (plain or PEFT-wrapped), on any device.
+        tokenizer: its tokenizer, with a pad token distinct from EOS (see ``models.prepare_tokenizer``).
+        prompts_or_messages: N user strings or N chat-message lists (the last message is the user's).
+        max_new_tokens: generation budget per answer, in tokens.
+        batch_size: prompts per ``generate`` call.
+        progress: show a tqdm bar (``TQDM_DISABLE=1`` also hides it).
+        system: optional system message put first when a conversation has none.
+        chat_template: render prompts with the tokenizer's chat template (``False``: raw strings, for base
+            models).
+
+    Returns:
+        N answers (special tokens removed, text after the first EOS dropped, whitespace stripped).
+
+    Prompts are padded on the LEFT: a decoder continues from the last position, so with right padding the
+    shorter prompts would be continued after pad tokens. The tokenizer's padding side is restored afterwards.
+    Greedy decoding (``do_sample=False``) makes the evaluation deterministic.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    items = list(prompts_or_messages)
+    if chat_template:
+        texts = [tokenizer.apply_chat_template(_as_messages(item, system), add_generation_prompt=True,
+                                               tokenize=False) for item in items]
+    else:
+        texts = [str(item) for item in items]
+    if tokenizer.pad_token_id is None:
+        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    eos_id = tokenizer.eos_token_id
+    answers: list[str] = []
+    old_side = tokenizer.padding_side
+    was_training = model.training
+    model.eval()
+    tokenizer.padding_side = "left"
+    try:
+        for start in tqdm(range(0, len(texts), batch_size), desc="generate", disable=not progress,
+                          total=math.ceil(len(texts) / batch_size)):
+            # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=not chat_template).to(model.device)
+            with torch.no_grad():
+                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                                        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
+            new_tokens = output[:, batch["input_ids"].shape[1]:]
+            for row in new_tokens.tolist():
+                if eos_id in row:
+                    row = row[:row.index(eos_id)]
+                answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    return answers
+
+
+@dataclass
+class Perplexity:
+    """Result of :func:`perplexity`.
+
+    Attributes:
+        perplexity: exp(mean negative log-likelihood per predicted token); 1 is perfect, the vocabulary size is
+            what a uniform guess scores.
+        nll: mean negative log-likelihood per predicted token, in nats.
+        tokens: number of predicted tokens (each text's first token is not predicted; pads are excluded).
+    """
+
+    perplexity: float
+    nll: float
+    tokens: int
+
+
+def perplexity(model, tokenizer, texts, batch_size: int = 8, max_length: int = 256,
+               progress: bool = False) -> Perplexity:
+    """Token-weighted perplexity of ``model`` on ``texts`` (held-out text, not the training data).
+
+    Each text is tokenized on its own (truncated to ``max_length`` tokens), batches are right-padded and the pad
+    positions are masked out of the loss, so the result does not depend on ``batch_size``. The sum of token
+    losses over all texts is divided by the total token count (a long text weighs more than a short one).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise ConfigError("no texts to score — pass at least one held-out text")
+    if tokenizer.pad_token_id is None:
+        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    old_side = tokenizer.padding_side
+    was_training = model.training
+    model.eval()
+    tokenizer.padding_side = "right"
+    total_nll, total_tokens = 0.0, 0
+    try:
+        for start in tqdm(range(0, len(texts), batch_size), desc="perplexity", disable=not progress):
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                              truncation=True, max_length=max_length).to(model.device)
+            with torch.no_grad():
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            # Position t predicts token t+1; a target counts only where the attention mask marks a real token.
+            shift_logits = logits[:, :-1].float()  # log-softmax in fp32: bf16 rounding would bias the loss
+            targets = batch["input_ids"][:, 1:]
+            mask = batch["attention_mask"][:, 1:].bool()
+            losses = torch.nn.functional.cross_entropy(shift_logits.transpose(1, 2), targets, reduction="none")
+            total_nll += float(losses[mask].sum())
+            total_tokens += int(mask.sum())
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    if total_tokens == 0:
+        raise ConfigError("every text is a single token, so nothing is predicted — pass longer held-out texts")
+    nll = total_nll / total_tokens
+    return Perplexity(perplexity=math.exp(nll), nll=nll, tokens=total_tokens)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Evaluating one model on a test set, comparing several
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class EvalResult:
+    """One model (or adapter) scored on one test set.
+
+    Attributes:
+        name: label for tables (e.g. ``"zero-shot"``, ``"LoRA r=8"``).
+        metrics: corpus-level numbers (see :func:`generation_metrics` / :func:`classification_metrics`).
+        examples: per-example table (a pandas DataFrame) or ``None``.
+        info: anything else worth saving (seconds, trainable parameters, adapter path).
+    """
+
+    name: str
+    metrics: dict
+    examples: object = None
+    info: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        """Flat dict for a comparison table: ``model``, the scalar metrics, then ``info``."""
+        scalars = {k: v for k, v in self.metrics.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        return {"model": self.name, **scalars, **self.info}
+
+
+def evaluate_generation(model, tokenizer, prompts, references, keywords=None, name: str = "model",
+                        max_new_tokens: int = 48, batch_size: int = 8, progress: bool = True,
+                        system: str | None = None) -> EvalResult:
+    """Generate answers for ``prompts`` and score them against ``references`` (and ``keywords``).
+
+    Returns an :class:`EvalResult` whose ``examples`` holds the prompt, prediction, reference and per-example
+    scores, and whose ``info`` records the generation time in seconds.
+    """
+    import time
+
+    prompts, references = list(prompts), list(references)
+    _check_same_length(prompts, references, "prompts", "references")
+    start = time.perf_counter()
+    predictions = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                   progress=progress, system=system)
+    seconds = time.perf_counter() - start
+    metrics = generation_metrics(predictions, references, keywords)
+    examples = sentence_scores(predictions, references, keywords)
+    examples.insert(0, "prompt", [p if isinstance(p, str) else p[-1]["content"] for p in prompts])
+    return EvalResult(name=name, metrics=metrics, examples=examples, info={"seconds": round(seconds, 2)})
+
+
+def comparison_table(results, sort_by: str | None = None, ascending: bool = False):
+    """One row per model: a DataFrame from :class:`EvalResult` objects or a ``{name: metrics-dict}`` mapping.
+
+    Args:
+        sort_by: optional column to sort by (e.g. ``"rougeL"``); ``ascending=False`` puts the best first.
+    """
+    import pandas as pd
+
+    if isinstance(results, dict):
+        results = [EvalResult(name=k, metrics=v) for k, v in results.items()]
+    rows = [r.row() for r in results]
+    if not rows:
+        raise ConfigError("no results to compare — pass at least one EvalResult or {name: metrics}")
+    table = pd.DataFrame(rows).set_index("model")
+    if sort_by is not None:
+        if sort_by not in table:
+            raise ConfigError(f"cannot sort by {sort_by!r} — the table has: {', '.join(table.columns)}")
+        table = table.sort_values(sort_by, ascending=ascending)
+    return table
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path`` and rename it into place (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value):
+    """NaN -> None and numpy scalars -> Python numbers, so the JSON is strict and readable elsewhere."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def save_results(results, folder, stem: str = "results") -> dict[str, Path]:
+    """Save evaluation results as ``<stem>.json`` and ``<stem>.csv`` in ``folder``; return both paths.
+
+    ``results`` is one :class:`EvalResult`, a list of them, or a DataFrame (e.g. a :func:`comparison_table`).
+    JSON holds every metric (and per-example rows); the CSV holds the comparison table, or the per-example table
+    for a single result. Files are written to a temporary name and renamed, so an interrupted save never leaves
+    a half-written file.
+    """
+    import pandas as pd
+
+    folder = Path(folder)
+    if isinstance(results, EvalResult):
+        results = [results]
+    if isinstance(results, pd.DataFrame):
+        payload = {"table": _jsonable(results.reset_index().to_dict(orient="records"))}
+        csv_text = results.to_csv()
+    else:
+        results = list(results)
+        if not results or not all(isinstance(r, EvalResult) for r in results):
+            raise ConfigError("save_results takes an EvalResult, a list of them or a DataFrame")
+        payload = {"results": [
+            {"name": r.name, "metrics": _jsonable(r.metrics), "info": _jsonable(r.info),
+             "examples": (_jsonable(r.examples.to_dict(orient="records")) if r.examples is not None else None)}
+            for r in results]}
+        if len(results) == 1 and results[0].examples is not None:
+            csv_text = results[0].examples.to_csv(index=False)
+        else:
+            csv_text = comparison_table(results).to_csv()
+    json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
+    _atomic_write(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
+    _atomic_write(csv_path, csv_text)
+    return {"json": json_path, "csv": csv_path}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Training logs
+# ----------------------------------------------------------------------------------------------------------------
+
+def history_table(log_history):
+    """A Trainer ``log_history`` (list of dicts) as one DataFrame indexed by step.
+
+    Columns: ``train_loss`` (entries with ``loss``), ``eval_loss`` and any other ``eval_*`` metric, and
+    ``epoch``. Training and evaluation entries logged at the same step are merged into one row; the final
+    summary entry (``train_runtime`` ...) is dropped.
+    """
+    import pandas as pd
+
+    rows = {}
+    for entry in log_history or []:
+        if "step" not in entry or "train_runtime" in entry:
+            continue
+        row = rows.setdefault(int(entry["step"]), {"step": int(entry["step"])})
+        if "epoch" in entry:
+            row["epoch"] = float(entry["epoch"])
+        if "loss" in entry:
+            row["train_loss"] = float(entry["loss"])
+        for key, value in entry.items():
+            if key.startswith("eval_") and isinstance(value, (int, float)):
+                row[key] = float(value)
+    if not rows:
+        return pd.DataFrame(columns=["epoch", "train_loss", "eval_loss"], index=pd.Index([], name="step"))
+    return pd.DataFrame(sorted(rows.values(), key=lambda r: r["step"])).set_index("step")

@@ -1,0 +1,228 @@
+"""Figures for the course: loss curves, confusion matrices, comparison bars, hyperparameter-search trials.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so it works headless (tests,
+papermill, a server without a display), is shown once when it is the last value of a notebook cell, and never
+piles up in pyplot's global figure list. Save one with ``fig.savefig(path)`` or :func:`save_figure`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def _figure(width: float = 6.0, height: float = 4.0):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _history(log_history):
+    """Accept a Trainer ``log_history`` list, a :func:`~course_lib.evaluation.history_table` or a Trainer."""
+    import pandas as pd
+
+    from .evaluation import history_table
+
+    if isinstance(log_history, pd.DataFrame):
+        return log_history
+    if hasattr(log_history, "state"):  # a Trainer
+        log_history = log_history.state.log_history
+    return history_table(log_history)
+
+
+def loss_curves(log_history, title: str = "Training and validation loss", x: str = "step", ax=None):
+    """Training loss and validation loss against optimiser steps (or ``x="epoch"``).
+
+    A validation curve that turns upward while the training curve keeps falling is overfitting; both flat and
+    high is underfitting. Other ``eval_*`` metrics in the log are ignored here (plot them with
+    :func:`metric_curves`).
+
+    Args:
+        log_history: ``trainer.state.log_history`` (list of dicts), its history table, or the Trainer itself.
+        ax: draw into an existing Axes instead of a new figure.
+    """
+    table = _history(log_history)
+    fig = _figure() if ax is None else ax.figure
+    ax = ax if ax is not None else fig.add_subplot()
+    xs = table.index if x == "step" else table.get("epoch")
+    if xs is None:
+        raise ConfigError("the log has no 'epoch' column — plot against x='step'")
+    for column, style, label in (("train_loss", "-", "train"), ("eval_loss", "o-", "validation")):
+        if column in table and table[column].notna().any():
+            mask = table[column].notna()
+            ax.plot(xs[mask.to_numpy()], table[column][mask], style, label=label, markersize=4)
+    if "eval_loss" in table and table["eval_loss"].notna().any():
+        best = table["eval_loss"].idxmin()
+        best_x = best if x == "step" else table.loc[best, "epoch"]
+        ax.axvline(best_x, color="grey", linestyle=":", linewidth=1,
+                   label=f"best validation ({table['eval_loss'].min():.3f})")
+    ax.set_xlabel("optimiser step" if x == "step" else "epoch")
+    ax.set_ylabel("loss (nats per token)")
+    ax.set_title(title)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def metric_curves(log_history, metrics, title: str = "Validation metrics during training"):
+    """One line per ``eval_*`` metric (e.g. ``["eval_rougeL", "eval_f1_macro"]``) against optimiser steps."""
+    table = _history(log_history)
+    fig = _figure()
+    ax = fig.add_subplot()
+    for metric in ([metrics] if isinstance(metrics, str) else metrics):
+        if metric not in table:
+            raise ConfigError(f"no {metric!r} in the training log — logged metrics: {', '.join(table.columns)}")
+        series = table[metric].dropna()
+        ax.plot(series.index, series.values, "o-", label=metric, markersize=4)
+    ax.set_xlabel("optimiser step")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def compare_curves(histories: dict, column: str = "eval_loss", title: str | None = None):
+    """The same curve (default validation loss) for several runs on one axis: ``{run name: log_history}``."""
+    fig = _figure(7, 4.2)
+    ax = fig.add_subplot()
+    for name, history in histories.items():
+        table = _history(history)
+        if column not in table or table[column].isna().all():
+            continue
+        series = table[column].dropna()
+        ax.plot(series.index, series.values, "o-", label=name, markersize=3)
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel(column)
+    ax.set_title(title or f"{column} by run")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def confusion_matrix(table, title: str = "Confusion matrix", cmap: str = "Blues"):
+    """Heat map of a :func:`~course_lib.evaluation.confusion_table` (rows gold, columns predicted).
+
+    Counts are written in each cell (or shares, when the table was normalised).
+    """
+    import numpy as np
+
+    values = np.asarray(table, dtype=float)
+    n = values.shape[0]
+    fig = _figure(1.2 + 0.9 * n + 1.5, 1.2 + 0.9 * n)
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap=cmap, vmin=0)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks(range(values.shape[1]), labels=list(table.columns), rotation=30, ha="right")
+    ax.set_yticks(range(n), labels=list(table.index))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    integer = np.allclose(values, values.round())
+    top = values.max() if values.size else 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            text = f"{int(values[i, j])}" if integer else f"{values[i, j]:.2f}"
+            ax.text(j, i, text, ha="center", va="center",
+                    color="white" if top and values[i, j] > top / 2 else "black")
+    ax.set_title(title)
+    return fig
+
+
+def comparison_bars(table, metrics=None, title: str = "Model comparison"):
+    """Grouped bars: one group per metric, one bar per model (rows of a comparison table).
+
+    Metrics on different scales (BLEU 0..100 and ROUGE 0..1) get one small panel each, so none is flattened.
+    """
+    import numpy as np
+
+    metrics = list(metrics) if metrics is not None else [c for c in table.columns
+                                                         if np.issubdtype(table[c].dtype, np.number)]
+    if not metrics:
+        raise ConfigError("no numeric metric columns to plot — pass metrics=[...] naming columns of the table")
+    missing = [m for m in metrics if m not in table]
+    if missing:
+        raise ConfigError(f"metric(s) {', '.join(missing)} not in the table — it has: {', '.join(table.columns)}")
+    cols = min(3, len(metrics))
+    rows = math.ceil(len(metrics) / cols)
+    fig = _figure(3.2 * cols, 2.8 * rows)
+    names = [str(i) for i in table.index]
+    colours = [f"C{i % 10}" for i in range(len(names))]
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        values = table[metric].astype(float).to_numpy()
+        bars = ax.bar(range(len(names)), values, color=colours)
+        ax.bar_label(bars, labels=[f"{v:.3g}" if np.isfinite(v) else "n/a" for v in values], fontsize=7)
+        ax.set_xticks(range(len(names)), labels=names, rotation=25, ha="right", fontsize=8)
+        ax.set_title(metric, fontsize=10)
+        ax.margins(y=0.15)
+    fig.suptitle(title)
+    return fig
+
+
+def trials_plot(trials, objective: str = "value", params=None, minimize: bool = True,
+                title: str = "Hyperparameter search"):
+    """Trials of a search: objective by trial with the best-so-far line, then objective against each parameter.
+
+    Args:
+        trials: an Optuna ``Study``, or a DataFrame with one row per trial (``study.trials_dataframe()`` or
+            your own), or ``{sampler name: study or DataFrame}`` to overlay several searches (grid vs random).
+        objective: the column holding the objective (Optuna's is ``"value"``).
+        params: parameter columns to plot (default: every ``params_*`` column); log-scaled when they span more
+            than a factor of 20 (learning rates).
+        minimize: whether lower is better (for the best-so-far line).
+    """
+    import numpy as np
+    import pandas as pd
+
+    def frame_of(obj):
+        if isinstance(obj, pd.DataFrame):
+            return obj
+        if hasattr(obj, "trials_dataframe"):
+            return obj.trials_dataframe()
+        raise ConfigError("trials must be an Optuna Study or a DataFrame of trials")
+
+    searches = {k: frame_of(v) for k, v in trials.items()} if isinstance(trials, dict) else {"trials": frame_of(trials)}
+    first = next(iter(searches.values()))
+    if params is None:
+        params = [c for c in first.columns if str(c).startswith("params_")]
+    fig = _figure(3.4 * (1 + len(params)), 3.2)
+    axes = [fig.add_subplot(1, 1 + len(params), i + 1) for i in range(1 + len(params))]
+    for k, (name, frame) in enumerate(searches.items()):
+        if objective not in frame:
+            raise ConfigError(f"no {objective!r} column in the trials — columns: {', '.join(map(str, frame.columns))}")
+        if "state" in frame:
+            frame = frame[frame["state"].astype(str).str.contains("COMPLETE")]
+        values = frame[objective].astype(float).to_numpy()
+        best = np.minimum.accumulate(values) if minimize else np.maximum.accumulate(values)
+        colour = f"C{k}"
+        axes[0].plot(range(len(values)), values, "o", color=colour, label=name, alpha=0.7)
+        axes[0].plot(range(len(values)), best, "-", color=colour, alpha=0.7)
+        for ax, param in zip(axes[1:], params):
+            ax.plot(frame[param], values, "o", color=colour, alpha=0.7, label=name)
+    axes[0].set_xlabel("trial")
+    axes[0].set_ylabel(objective)
+    axes[0].set_title("by trial (line: best so far)", fontsize=9)
+    if len(searches) > 1:
+        axes[0].legend(fontsize=8)
+    for ax, param in zip(axes[1:], params):
+        column = pd.concat([f[param] for f in searches.values() if param in f])
+        numeric = pd.to_numeric(column, errors="coerce")
+        if numeric.notna().all() and numeric.min() > 0 and numeric.max() / numeric.min() > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel(str(param).removeprefix("params_"))
+        ax.set_title(f"{objective} vs {str(param).removeprefix('params_')}", fontsize=9)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
+
+
+def save_figure(fig, path, dpi: int = 120) -> Path:
+    """Save ``fig`` to ``path`` (folders created; format from the suffix, e.g. ``.png``); return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path

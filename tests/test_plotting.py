@@ -1,0 +1,79 @@
+"""Tests of course_lib.plotting: every function returns a Figure, headless, with the data it was given."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from course_lib import evaluation as ev
+from course_lib import plotting
+from course_lib.errors import ConfigError
+
+LOG = [{"loss": 2.0, "epoch": 0.25, "step": 1}, {"loss": 1.6, "epoch": 0.5, "step": 2},
+       {"eval_loss": 1.9, "epoch": 0.5, "step": 2}, {"loss": 1.2, "epoch": 0.75, "step": 3},
+       {"loss": 0.9, "epoch": 1.0, "step": 4}, {"eval_loss": 2.1, "epoch": 1.0, "step": 4},
+       {"train_runtime": 1.0, "train_loss": 1.4, "epoch": 1.0, "step": 4}]
+
+
+def _lines(fig):
+    return {line.get_label(): line for line in fig.axes[0].get_lines()}
+
+
+def test_loss_curves_plot_train_and_eval_and_mark_best(tmp_path):
+    fig = plotting.loss_curves(LOG)
+    assert isinstance(fig, Figure)
+    lines = _lines(fig)
+    assert list(lines["train"].get_ydata()) == [2.0, 1.6, 1.2, 0.9]
+    assert list(lines["validation"].get_xdata()) == [2, 4]
+    # best validation loss 1.9 at step 2 (a vertical line)
+    assert lines["best validation (1.900)"].get_xdata()[0] == 2
+    path = plotting.save_figure(fig, tmp_path / "sub" / "loss.png")
+    assert path.stat().st_size > 1000
+
+
+def test_loss_curves_accept_history_table_and_epoch_axis():
+    fig = plotting.loss_curves(ev.history_table(LOG), x="epoch")
+    assert list(_lines(fig)["validation"].get_xdata()) == [0.5, 1.0]
+
+
+def test_compare_curves_one_line_per_run():
+    fig = plotting.compare_curves({"base": LOG, "early stop": LOG[:3]})
+    assert sorted(_lines(fig)) == ["base", "early stop"]
+
+
+def test_confusion_matrix_annotates_counts():
+    table = ev.confusion_table(["a", "a", "b"], ["a", "b", "b"], labels=["a", "b"])
+    fig = plotting.confusion_matrix(table)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["1", "1", "0", "1"]
+
+
+def test_comparison_bars_one_panel_per_metric():
+    table = pd.DataFrame({"rougeL": [0.2, 0.4], "bleu": [3.0, 9.0]}, index=pd.Index(["zs", "lora"], name="model"))
+    fig = plotting.comparison_bars(table)
+    assert [ax.get_title() for ax in fig.axes] == ["rougeL", "bleu"]
+    assert [p.get_height() for p in fig.axes[1].patches] == [3.0, 9.0]
+    with pytest.raises(ConfigError, match="not in the table"):
+        plotting.comparison_bars(table, ["chrf"])
+
+
+def test_trials_plot_from_dataframe_and_best_so_far():
+    trials = pd.DataFrame({"value": [3.0, 2.0, 2.5, 1.0], "params_lr": [1e-5, 1e-4, 1e-3, 1e-2],
+                           "params_rank": [4, 8, 4, 8]})
+    fig = plotting.trials_plot({"grid": trials})
+    assert len(fig.axes) == 3
+    best = fig.axes[0].get_lines()[1]
+    assert list(best.get_ydata()) == [3.0, 2.0, 2.0, 1.0]
+    assert fig.axes[1].get_xscale() == "log"  # learning rates span 1000x
+    assert fig.axes[2].get_xscale() == "linear"
+
+
+def test_trials_plot_from_optuna_study():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1)) ** 2, n_trials=5)
+    fig = plotting.trials_plot(study)
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()[0].get_ydata()) == 5
