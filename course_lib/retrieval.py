@@ -110,6 +110,27 @@ def read_documents(path: str | os.PathLike) -> list[Document]:
     return documents_from_records(records, source=str(path))
 
 
+def revise_documents(docs: list[Document], edits: list[dict]) -> list[Document]:
+    """Return the documents changed by ``edits`` (``{"doc_id", "old", "new"}``: replace text ``old`` by ``new``).
+
+    This is how a fact is updated in a knowledge base: edit the sentence that states it, then re-embed only the
+    edited documents (:meth:`EmbeddingIndex.upsert`). Several edits to one document are applied in order. Raises
+    :class:`ConfigError` when a ``doc_id`` is unknown or its text does not contain ``old``.
+    """
+    by_id = {d.doc_id: d for d in docs}
+    texts: dict[str, str] = {}
+    for edit in edits:
+        doc_id = edit["doc_id"]
+        if doc_id not in by_id:
+            raise ConfigError(f"edit names doc_id {doc_id!r}, which is not in the knowledge base")
+        text = texts.get(doc_id, by_id[doc_id].text)
+        if edit["old"] not in text:
+            raise ConfigError(f"document {doc_id} does not contain {edit['old']!r} — edit the sentence as it is "
+                              "written in the document")
+        texts[doc_id] = text.replace(edit["old"], edit["new"])
+    return [Document(doc_id=i, title=by_id[i].title, text=t) for i, t in texts.items()]
+
+
 @dataclass(frozen=True)
 class ChunkConfig:
     """How documents are cut into passages.
@@ -438,21 +459,29 @@ def retrieval_metrics(index: EmbeddingIndex, encoder, questions: list[dict], ks=
                       question_key: str = "question", gold_key: str = "doc_id") -> RetrievalReport:
     """Recall@k and MRR of ``index`` on ``questions`` (dicts with a question and its gold document id).
 
-    Questions whose gold id is empty or absent from the index are skipped and counted in ``skipped``.
+    The gold value may be one id or a list of ids (any of which answers the question, e.g. a release note and
+    the revised document stating the same fact); the rank is that of the first gold document retrieved. Questions
+    whose gold ids are empty or all absent from the index are skipped and counted in ``skipped``.
     """
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1:
         raise ConfigError(f"ks is {ks} — give positive cut-offs such as (1, 3, 5)")
     known = set(index.doc_ids)
-    usable = [q for q in questions if q.get(gold_key) and q[gold_key] in known]
+
+    def gold_ids(q) -> set:
+        value = q.get(gold_key)
+        ids = [value] if isinstance(value, str) else list(value or [])
+        return {i for i in ids if i in known}
+
+    usable = [q for q in questions if gold_ids(q)]
     if not usable:
         raise ConfigError(f"none of the {len(questions)} questions has a {gold_key!r} found in the index — "
                           "check that the questions and the knowledge base belong together")
     hits = index.search(encoder, [q[question_key] for q in usable], k=max(ks))
     ranks = []
     for q, found in zip(usable, hits):
-        ids = [h.doc_id for h in found]
-        ranks.append(ids.index(q[gold_key]) + 1 if q[gold_key] in ids else None)
+        gold = gold_ids(q)
+        ranks.append(next((h.rank for h in found if h.doc_id in gold), None))
     n = len(ranks)
     recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
     mrr = sum(1.0 / r for r in ranks if r is not None) / n

@@ -149,3 +149,22 @@ def test_rag_messages_cite_passages_and_keep_question(docs):
     assert "only the passages" in messages[0]["content"]
     assert retrieval.build_rag_messages("q", hits, system=None)[0]["role"] == "user"
     assert retrieval.cited_doc_ids("See [kb-002] and [kb-001], again [kb-002].") == ["kb-002", "kb-001"]
+
+
+def test_revise_documents_edits_the_stated_fact(docs):
+    edits = [{"doc_id": "kb-002", "old": "30 days", "new": "60 days"},
+             {"doc_id": "kb-002", "old": "billing", "new": "the billing team"}]
+    revised = retrieval.revise_documents(docs, edits)
+    assert [d.doc_id for d in revised] == ["kb-002"]
+    assert "within 60 days" in revised[0].text and "the billing team" in revised[0].text
+    with pytest.raises(ConfigError, match="does not contain"):
+        retrieval.revise_documents(docs, [{"doc_id": "kb-001", "old": "90 days", "new": "1 day"}])
+    with pytest.raises(ConfigError, match="not in the knowledge base"):
+        retrieval.revise_documents(docs, [{"doc_id": "kb-999", "old": "a", "new": "b"}])
+
+
+def test_retrieval_metrics_accepts_several_gold_documents(encoder, docs):
+    index = retrieval.build_index(docs, encoder)
+    q = [{"question": "How do I reset my password?", "doc_id": ["kb-003", "kb-001"]}]
+    report = retrieval.retrieval_metrics(index, encoder, q, ks=(1,))
+    assert report.recall_at[1] == 1.0 and report.ranks == [1]
