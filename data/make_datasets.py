@@ -770,31 +770,47 @@ ASPECTS = {
             "Comfortable enough to use for hours.", "The instructions were clear and short.",
             "Looks even better than in the photos.", "Cleaning it is quick and painless.",
             "My {who} loves it too.", "Worth every penny.", "Does exactly what it promises.",
-            "After {n} weeks of daily use it still works like new.", "The colour is lovely and hasn't faded."],
+            "After {n} weeks of daily use it still works like new.", "The colour is lovely and hasn't faded.",
+            "I use it every single morning now.", "Lighter than I expected, which I appreciate.",
+            "The seller even included a spare part.", "It replaced two older gadgets in my kitchen drawer.",
+            "I was sceptical after reading the reviews but it has been flawless.", "Feels premium in the hand.",
+            "Took it on a {n}-day trip and it held up perfectly.", "Much better than the one it replaced.",
+            "The little details are well thought out.", "Got it on sale, which made it a bargain."],
     "neg": ["It stopped working after {n} days.", "The battery barely lasts an afternoon.",
             "Delivery took {n} weeks and the box was crushed.", "Way too loud to use early in the morning.",
             "The plastic feels cheap and one clip already snapped.", "Customer service never answered my {n} emails.",
             "The instructions were missing a whole step.", "Nothing like the photos, the colour is off.",
             "It gets uncomfortably hot after {n} minutes.", "Returned it, the refund took ages.",
             "Smells of chemicals even after airing it for {n} days.", "Overpriced for what you get.",
-            "The app keeps disconnecting.", "Sizing is completely wrong.", "My {who} couldn't get it to work either."],
+            "The app keeps disconnecting.", "Sizing is completely wrong.", "My {who} couldn't get it to work either.",
+            "The replacement they sent had the same fault.", "A seam started coming apart in week {n}.",
+            "The buttons are so stiff they hurt my thumb.", "It rattles every time I use it.",
+            "Half the features listed on the box are missing.", "The charger died after {n} uses.",
+            "Leaked all over my bag on the first day.", "I gave up on it after {n} attempts to pair it."],
     "neu": ["It does the job, nothing more.", "Battery life is about what I expected.", "Delivery was on time.",
             "Build quality is fine for the price.", "It's a bit louder than I hoped but not a dealbreaker.",
             "Setup was okay once I found the right video.", "Average in every way.",
             "Some features are handy, others I never use.", "It's fine for occasional use.",
             "The colour is slightly different from the photos.", "I expected a bit more for the money.",
-            "Works as described, though the manual is thin.", "My {who} thinks it's okay."],
+            "Works as described, though the manual is thin.", "My {who} thinks it's okay.",
+            "I haven't decided yet whether it was worth it.", "It's comparable to the cheaper one I had before.",
+            "Neither impressed nor disappointed after {n} weeks.", "The design is plain but practical.",
+            "Delivery took {n} days, as promised.", "I'd call it good value only at a discount.",
+            "It took a while to get used to.", "Some days it works perfectly, other days less so."],
 }
 OPEN = {
     "pos": ["Really happy with this {p}.", "Great {p}!", "Best {p} I've owned.", "I bought this {p} for my {who} and",
             "Five stars for this {p}.", "Pleasantly surprised by this {p}.", "Second {p} from this brand and still impressed.",
-            "Love this {p}."],
+            "Love this {p}.", "Exactly the {p} I was looking for.", "My new favourite {p}.",
+            "Upgraded to this {p} last month and no regrets."],
     "neg": ["Very disappointed with this {p}.", "Do not buy this {p}.", "What a waste of money this {p} was.",
             "I bought this {p} for my {who} and", "One star for this {p}.", "Regret buying this {p}.",
-            "This {p} was a let-down.", "Unfortunately this {p} didn't work out."],
+            "This {p} was a let-down.", "Unfortunately this {p} didn't work out.",
+            "Second {p} I've returned this year.", "I wanted to like this {p}.", "Not happy with this {p} at all."],
     "neu": ["This {p} is okay.", "Mixed feelings about this {p}.", "It's a decent {p}.", "I bought this {p} for my {who} and",
             "Three stars for this {p}.", "Not bad, not great: a {p} like any other.", "An ordinary {p}.",
-            "The {p} is alright I suppose."],
+            "The {p} is alright I suppose.", "Honest review of this {p}:", "Used this {p} for a month now.",
+            "Middle of the road {p}."],
 }
 AND_CONT = {"pos": "we're both delighted.", "neg": "it went back within a week.", "neu": "it's fine."}
 CLOSE = {
@@ -823,15 +839,19 @@ def make_review(rng, label):
 
 
 def make_reviews(rng, n=1200, shares=(("positive", 0.6), ("negative", 0.25), ("neutral", 0.15))):
-    rows, seen = [], set()
+    rows, kept_words = [], []
     for label, share in shares:
         want = round(n * share)
         got = 0
         while got < want:
             t = make_review(rng, label)
-            if t.lower() in seen:
+            words = set(t.lower().split())
+            # reject anything close to an earlier review (word-set overlap first, then difflib), so a
+            # near-duplicate pass keeps every review
+            if any(len(words & w) / len(words | w) > 0.5 and similar(t.lower(), u.lower()) > 0.8
+                   for u, w in kept_words):
                 continue
-            seen.add(t.lower())
+            kept_words.append((t, words))
             rows.append((t, label))
             got += 1
     # fixed split, stratified by label: 70 % train, 10 % validation, 20 % test
