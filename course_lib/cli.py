@@ -81,7 +81,19 @@ def run_prepare_models(args) -> int:
 
 
 # Each entry adds one sub-command. Commands of later lessons add their own ``_add_*`` function here.
-_COMMANDS = [_add_info, _add_prepare_models, _add_run_course]
+def _add_check_data(sub) -> None:
+    p = sub.add_parser("check-data", help="quality report of a data file (rows kept/dropped, duplicates, PII, "
+                                          "token lengths, labels); writes nothing")
+    p.add_argument("path", help="a .csv, .tsv, .json, .jsonl or .parquet file")
+    p.add_argument("--task", required=True, choices=["instruction", "classification", "completion"],
+                   help="which course fields to map: instruction/input/output, text/label, or text")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="map a course field to a file column, e.g. --map output=agent_reply (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=_handler("data:run_check_data"))
+
+
+_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course]
 
 
 def build_parser() -> argparse.ArgumentParser:
