@@ -608,11 +608,9 @@ def add_html(rng, text: str) -> str:
 
 def add_unicode_oddity(rng, text: str) -> str:
     kind = rng.randrange(4)
-    if kind == 0:  # mojibake: UTF-8 curly apostrophe read as cp1252
-        if "'" in text:
-            return text.replace("'", MOJIBAKE["\u2019"], 1)
-        return text + " " + MOJIBAKE["\u2014"] + " thanks"
-    if kind == 1:  # zero-width space and non-breaking spaces
+    if kind == 0 and "'" in text:  # mojibake: UTF-8 curly apostrophe read as cp1252
+        return text.replace("'", MOJIBAKE["\u2019"], 1)
+    if kind in (0, 1):  # zero-width space and non-breaking spaces
         return text.replace(" ", "\u200b ", 1).replace(" ", "\u00a0", 2)
     if kind == 2:  # full-width letters and a ligature (NFKC repairs both)
         return text.replace("fi", "\ufb01", 1).replace("A", "\uff21", 1)
