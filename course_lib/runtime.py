@@ -53,6 +53,12 @@ class Profile:
         max_new_tokens: generation budget per answer, in tokens.
         decoder: registry name of the causal LM the notebooks fine-tune.
 
+    Evaluation and tuning lessons (04, 05):
+        probe_examples: reviews per split for the MiniLM sentiment classifier (``None`` = all).
+        overfit_examples / overfit_epochs: training examples and epochs of lesson 05's deliberately overfitting
+            LoRA run (little data, many epochs); every fix is compared with it.
+        search_trials: trials per Optuna sampler (grid and random) in lesson 05's hyperparameter search.
+
     Precision:
         precision: ``"auto"`` lets :func:`choose_precision` decide from the hardware, or force
             ``"fp32"``/``"bf16"``/``"fp16"``.
@@ -80,6 +86,10 @@ class Profile:
     max_new_tokens: int = 48
     decoder: str = "smollm2-135m-instruct"
     precision: str = "auto"
+    probe_examples: int | None = None
+    overfit_examples: int = 16
+    overfit_epochs: int = 6
+    search_trials: int = 4
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -89,7 +99,7 @@ PROFILES: dict[str, Profile] = {
         description="tests/CI: real model, a handful of steps, seq <= 64, fp32",
         max_seq_len=64, train_examples=32, eval_examples=8, epochs=1, max_steps=4, batch_size=4, grad_accum=1,
         learning_rate=5e-4, full_learning_rate=5e-5, eval_steps=2, save_steps=2, logging_steps=1,
-        max_new_tokens=12,
+        max_new_tokens=12, probe_examples=64, overfit_examples=8, overfit_epochs=4, search_trials=2,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
