@@ -80,6 +80,43 @@ def run_prepare_models(args) -> int:
     return 0
 
 
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune the profile's decoder (LoRA or full) on an instruction JSONL file")
+    p.add_argument("--data", required=True, help="training records: JSONL/JSON with instruction, input?, output")
+    p.add_argument("--eval-data", help="held-out records for the eval loss (default: hold out part of --data)")
+    p.add_argument("--method", default="lora", choices=["lora", "full"], help="LoRA adapters or all weights")
+    p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")
+    p.add_argument("--out", required=True, help="output folder (checkpoints/, adapter/ or model/, metrics.json)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in --out")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--system-prompt", help="system message for every example (default: the chat template's)")
+    p.add_argument("--packing", action="store_true", help="pack several examples per row (no cross-attention)")
+    p.add_argument("--max-steps", type=int, help="override the profile's optimiser-step cap")
+    p.add_argument("--save-steps", type=int, help="override the profile's checkpoint interval")
+    p.add_argument("--eval-steps", type=int, help="override the profile's evaluation interval")
+    p.add_argument("--logging-steps", type=int, help="override the profile's logging interval")
+    p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
+    p.set_defaults(func=_handler("train:run_train"))
+
+
+def _add_retrain(sub) -> None:
+    p = sub.add_parser("retrain", help="retrain a LoRA run on new data (+ replay), gate it, record a new version")
+    p.add_argument("--base", required=True, help="run to start from: a train/retrain output folder or a version "
+                   "name in --out (e.g. v003)")
+    p.add_argument("--new", required=True, help="new instruction records (JSONL/JSON; clean them with check-data)")
+    p.add_argument("--replay", type=float, default=0.0, help="old examples added per new one (0 = none, 0.5 = half "
+                   "as many; default 0)")
+    p.add_argument("--out", required=True, help="versioned runs folder: registry.json + v001/, v002/, ...")
+    p.add_argument("--old", help="data the base was trained on (default: recorded in the base's run.json)")
+    p.add_argument("--max-forgetting", type=float, default=0.05, help="largest rise of the old-test loss (nats per "
+                   "answer token) the gate accepts (default 0.05)")
+    p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--max-steps", type=int, help="override the profile's optimiser-step cap")
+    p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
+    p.set_defaults(func=_handler("continual:run_retrain"))
+
+
 # Each entry adds one sub-command. Commands of later lessons add their own ``_add_*`` function here.
 def _add_check_data(sub) -> None:
     p = sub.add_parser("check-data", help="quality report of a data file (rows kept/dropped, duplicates, PII, "
@@ -93,7 +130,7 @@ def _add_check_data(sub) -> None:
     p.set_defaults(func=_handler("data:run_check_data"))
 
 
-_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course]
+_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain]
 
 
 def build_parser() -> argparse.ArgumentParser:

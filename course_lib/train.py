@@ -1,0 +1,902 @@
+"""Fine-tuning with the Hugging Face Trainer: LoRA or full, from the profile's budget, resumable, checked.
+
+One function, :func:`train`, does what every training notebook and ``python -m course_lib train`` need::
+
+    records --tokenize_dataset--> features --(pack?)--> Trainer(model with LoRA adapters or all weights trainable)
+            --> checkpoints every N steps --> final adapter/model, history, metrics.json, stamp.json
+
+What it adds to a bare ``Trainer``:
+
+* **Budgets from the profile** (:func:`training_arguments`): epochs/max steps, batch and gradient accumulation,
+  learning rate (a separate, smaller one for full fine-tuning), warm-up, weight decay, eval/save/logging steps,
+  precision from the runtime, the optimiser (``paged_adamw_32bit`` only with bitsandbytes on CUDA).
+* **Response-only loss** through :mod:`course_lib.formatting` (labels -100 on the prompt, EOS trained).
+* **Callbacks**: a live loss/eval curve (a figure updating in Jupyter, one text line per log headless) and
+  throughput (useful = non-padding tokens/s vs computed = padded tokens/s); early stopping on request.
+* **Crash safety**: a checkpoint every ``save_steps``; a checkpoint counts only once a completion marker is
+  written after it is fully saved, and ``resume=True`` continues from the newest complete one.
+* **Loud failures** (:class:`TrainingFailed`): a NaN/inf loss stops training at that step; if no trainable weight
+  changed, the run is reported as failed instead of "finished".
+* **Measurements** in :class:`TrainResult`: trainable parameters, peak memory, seconds, tokens/s, losses, paths.
+
+Multi-process runs (``accelerate launch``): every rank trains; only the main process
+(``trainer.is_world_process_zero()``) prints curves and writes the final model, metrics and stamp.
+
+torch, transformers and peft are imported inside functions, so ``import course_lib.train`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, CourseError, DataError
+
+COMPLETE_MARKER = "COURSE_CHECKPOINT_COMPLETE"
+CHECKPOINT_DIR = "checkpoints"
+# LoRA on every linear layer of the Llama blocks (attention and MLP), not the embeddings or the LM head: adapting
+# the MLPs too helps quality noticeably at rank 8, and SmolLM2-135M still trains ~1.8% of its weights.
+DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+class TrainingFailed(CourseError):
+    """Training ran but its result cannot be trusted: NaN/inf loss, or the trainable weights never changed."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Configuration
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class TrainConfig:
+    """What to train and how. ``None`` means "take it from the runtime's profile" (see :meth:`resolve`).
+
+    Method:
+        method: ``"lora"`` (small adapter matrices next to frozen weights) or ``"full"`` (every weight trains).
+        lora_r / lora_alpha / lora_dropout: adapter rank, scale numerator (the update is scaled by alpha / r) and
+            dropout on the adapter input.
+        target_modules: names of the linear layers that get adapters.
+
+    Data:
+        max_seq_len: longest sequence in tokens (answers are cut beyond it, see ``formatting.tokenize_example``).
+        train_examples / eval_examples: subsample sizes (``None`` in the profile = all).
+        system_prompt: system message for every example (``None``: the chat template's default).
+        packing: several examples per row without cross-attention (``formatting.pack_examples``); otherwise
+            dynamic padding with length-grouped batches.
+
+    Optimisation (Hugging Face names): epochs, max_steps (-1 = epochs decide), batch_size, grad_accum,
+        learning_rate (``None``: the profile's LoRA or full rate, by method), warmup_ratio, weight_decay,
+        lr_scheduler ("cosine", "linear", "constant", ...), max_grad_norm.
+
+    Bookkeeping: eval_steps / save_steps / logging_steps (optimiser steps), save_total_limit (checkpoints kept),
+        early_stopping_patience (stop after this many evaluations without a lower eval loss; ``None`` = off),
+        save_final (write the final adapter/model folder), live (``"auto"``: figure in Jupyter, text elsewhere;
+        ``"text"``, ``"plot"`` or ``"off"``).
+    """
+
+    method: str = "lora"
+    lora_r: int | None = None
+    lora_alpha: int | None = None
+    lora_dropout: float | None = None
+    target_modules: tuple = DEFAULT_TARGET_MODULES
+    max_seq_len: int | None = None
+    train_examples: int | None = None
+    eval_examples: int | None = None
+    system_prompt: str | None = None
+    packing: bool = False
+    epochs: float | None = None
+    max_steps: int | None = None
+    batch_size: int | None = None
+    grad_accum: int | None = None
+    learning_rate: float | None = None
+    warmup_ratio: float | None = None
+    weight_decay: float | None = None
+    lr_scheduler: str = "cosine"
+    max_grad_norm: float = 1.0
+    eval_steps: int | None = None
+    save_steps: int | None = None
+    logging_steps: int | None = None
+    save_total_limit: int = 2
+    early_stopping_patience: int | None = None
+    save_final: bool = True
+    live: str = "auto"
+
+    def resolve(self, profile) -> "TrainConfig":
+        """A copy with every ``None`` filled from ``profile`` (a :class:`course_lib.runtime.Profile`), validated."""
+        if self.method not in ("lora", "full"):
+            raise ConfigError(f"unknown training method {self.method!r} — use 'lora' or 'full'")
+        if self.live not in ("auto", "text", "plot", "off"):
+            raise ConfigError(f"unknown live display {self.live!r} — use 'auto', 'text', 'plot' or 'off'")
+        defaults = {
+            "lora_r": profile.lora_r, "lora_alpha": profile.lora_alpha, "lora_dropout": profile.lora_dropout,
+            "max_seq_len": profile.max_seq_len, "train_examples": profile.train_examples,
+            "eval_examples": profile.eval_examples, "epochs": profile.epochs, "max_steps": profile.max_steps,
+            "batch_size": profile.batch_size, "grad_accum": profile.grad_accum,
+            "learning_rate": profile.learning_rate if self.method == "lora" else profile.full_learning_rate,
+            "warmup_ratio": profile.warmup_ratio, "weight_decay": profile.weight_decay,
+            "eval_steps": profile.eval_steps, "save_steps": profile.save_steps,
+            "logging_steps": profile.logging_steps,
+        }
+        filled = dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+        filled.target_modules = tuple(filled.target_modules)
+        for name in ("batch_size", "grad_accum", "max_seq_len", "eval_steps", "save_steps", "logging_steps"):
+            if int(getattr(filled, name)) < 1:
+                raise ConfigError(f"{name}={getattr(filled, name)} must be at least 1 — fix the TrainConfig or profile")
+        if filled.learning_rate < 0:
+            raise ConfigError(f"learning_rate={filled.learning_rate} is negative — use a positive rate like 2e-4")
+        if filled.early_stopping_patience is not None and filled.save_steps % filled.eval_steps:
+            raise ConfigError(f"early stopping needs save_steps ({filled.save_steps}) to be a multiple of eval_steps "
+                              f"({filled.eval_steps}) so the best checkpoint exists — change one of them")
+        return filled
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+def choose_optimizer(device: str) -> str:
+    """``paged_adamw_32bit`` on CUDA with bitsandbytes installed (optimiser states page out to CPU memory instead of
+    crashing on a memory spike), else PyTorch's ``adamw_torch`` (bitsandbytes' paged optimisers need CUDA)."""
+    import importlib.util
+
+    if device == "cuda" and importlib.util.find_spec("bitsandbytes") is not None:
+        return "paged_adamw_32bit"
+    return "adamw_torch"
+
+
+def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool = True):
+    """``TrainingArguments`` for a resolved ``config`` on ``runtime``; checkpoints go to ``output_dir``."""
+    from transformers import TrainingArguments
+
+    patience = config.early_stopping_patience is not None and has_eval
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float < 1 is a fraction of the total steps in transformers 5
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        optim=choose_optimizer(runtime.device),
+        # Precision from the runtime: weights stay fp32 (master copy), the forward/backward runs under autocast.
+        # bf16 on CPUs with native support and GPUs >= 8.0; fp16 with loss scaling on older GPUs (T4); else fp32.
+        bf16=runtime.precision == "bf16",
+        fp16=runtime.precision == "fp16",
+        use_cpu=runtime.device == "cpu",
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=patience,
+        metric_for_best_model="eval_loss" if patience else None,
+        greater_is_better=False if patience else None,
+        logging_strategy="steps",
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        # Keep NaN/inf in the logged loss: the default filter replaces them with an average, hiding a diverged run.
+        logging_nan_inf_filter=False,
+        seed=runtime.seed,
+        data_seed=runtime.seed,
+        # Packed rows are all about max_seq_len long; otherwise group similar lengths to cut padding.
+        train_sampling_strategy="random" if config.packing else "group_by_length",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,  # in-process: deterministic, and the token counters see every batch
+        report_to="none",
+        disable_tqdm=True,  # the live-curve callback reports progress
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Measurements: peak memory, throughput
+# ----------------------------------------------------------------------------------------------------------------
+
+class PeakMemory:
+    """Context manager measuring peak memory of a block.
+
+    * CUDA: ``torch.cuda.max_memory_allocated`` (tensors only, not the allocator's cache), reset on entry.
+    * CPU on Linux: the process's peak resident set (``VmHWM``), reset on entry through ``/proc/self/clear_refs``.
+    * Elsewhere: the largest RSS seen by a thread sampling ``psutil`` every 20 ms (may miss short spikes).
+
+    Attributes after the block: ``peak_bytes``, ``start_bytes`` (RSS or allocated at entry), ``kind``.
+    """
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+        self.peak_bytes = 0
+        self.start_bytes = 0
+        self.kind = ""
+        self._stop = threading.Event()
+        self._thread = None
+
+    @staticmethod
+    def _rss() -> int:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+
+    @staticmethod
+    def _vmhwm() -> int:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise OSError("no VmHWM line in /proc/self/status")
+
+    def __enter__(self):
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.start_bytes = torch.cuda.memory_allocated()
+            self.kind = "CUDA allocated (peak)"
+            return self
+        self.start_bytes = self._rss()
+        try:
+            Path("/proc/self/clear_refs").write_text("5", encoding="ascii")  # "5" resets the peak RSS (VmHWM)
+            self._vmhwm()
+            self.kind = "process RSS (peak, VmHWM)"
+        except OSError:
+            self.kind = "process RSS (peak, sampled)"
+            self.peak_bytes = self.start_bytes
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            self.peak_bytes = max(self.peak_bytes, self._rss())
+
+    def __exit__(self, *exc):
+        if self.device == "cuda":
+            import torch
+
+            self.peak_bytes = torch.cuda.max_memory_allocated()
+        elif self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.peak_bytes = max(self.peak_bytes, self._rss())
+        else:
+            self.peak_bytes = self._vmhwm()
+        return False
+
+
+@dataclass
+class Throughput:
+    """Token counters shared by the trainer (counts) and a callback (time).
+
+    useful: non-padding tokens processed in training steps; computed: all positions (batch x padded length);
+    busy_s: seconds inside optimiser steps (forward, backward, optimiser update; evaluation and saving excluded).
+    """
+
+    pad_token_id: int
+    useful: int = 0
+    computed: int = 0
+    busy_s: float = 0.0
+    _window: list = field(default_factory=lambda: [0, 0, 0.0])  # since the last log: useful, computed, seconds
+
+    def add_batch(self, batch: dict) -> None:
+        from .formatting import count_tokens
+
+        useful, computed = count_tokens(batch, self.pad_token_id)
+        self.useful += useful
+        self.computed += computed
+        self._window[0] += useful
+        self._window[1] += computed
+
+    def add_time(self, seconds: float) -> None:
+        self.busy_s += seconds
+        self._window[2] += seconds
+
+    def take_window(self) -> dict:
+        """Tokens/s since the previous call (for a log line), then reset the window."""
+        useful, computed, seconds = self._window
+        self._window = [0, 0, 0.0]
+        if seconds <= 0:
+            return {}
+        return {"useful_tokens_per_s": useful / seconds, "computed_tokens_per_s": computed / seconds}
+
+    @property
+    def useful_per_s(self) -> float:
+        return self.useful / self.busy_s if self.busy_s else 0.0
+
+    @property
+    def computed_per_s(self) -> float:
+        return self.computed / self.busy_s if self.busy_s else 0.0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Trainer subclass and callbacks
+# ----------------------------------------------------------------------------------------------------------------
+
+def _make_trainer_class():
+    """Build the Trainer subclass lazily (transformers is imported only when training)."""
+    import torch
+    from transformers import Trainer
+
+    class CourseTrainer(Trainer):
+        """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs."""
+
+        throughput: Throughput | None = None
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            if self.throughput is not None:
+                self.throughput.add_batch(inputs)
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            if not torch.isfinite(loss).all():
+                raise TrainingFailed(
+                    f"the training loss became {float(loss)} at step {self.state.global_step + 1} — lower the "
+                    "learning rate, check the data for empty answers, or use fp32 (COURSE_PRECISION=fp32)")
+            return loss
+
+        def log(self, logs, start_time=None):
+            if self.throughput is not None and "loss" in logs:
+                logs.update({k: round(v, 1) for k, v in self.throughput.take_window().items()})
+            super().log(logs, start_time)
+
+    return CourseTrainer
+
+
+def _callbacks_module():
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        """Time spent inside optimiser steps, into a :class:`Throughput`."""
+
+        def __init__(self, throughput: Throughput):
+            self.throughput = throughput
+            self._start = None
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self._start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self._start is not None:
+                self.throughput.add_time(time.perf_counter() - self._start)
+                self._start = None
+
+    class CheckpointMarker(TrainerCallback):
+        """Write :data:`COMPLETE_MARKER` into a checkpoint once the Trainer has finished saving it."""
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                if folder.is_dir():
+                    (folder / COMPLETE_MARKER).write_text(f"step {state.global_step}\n", encoding="utf-8")
+
+    class LiveCurve(TrainerCallback):
+        """Live training feedback: an updating loss figure in Jupyter, one text line per log otherwise.
+
+        ``mode``: ``"auto"`` (figure inside a Jupyter kernel, text elsewhere), ``"plot"``, ``"text"`` or ``"off"``.
+        The figure is redrawn at most every ``min_interval`` seconds (drawing costs ~0.1 s) and at the end.
+        """
+
+        def __init__(self, mode: str = "auto", min_interval: float = 3.0, title: str = "training"):
+            self.mode = mode
+            self.min_interval = min_interval
+            self.title = title
+            self._handle = None
+            self._last_draw = 0.0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                self.mode = "off"
+            elif self.mode == "auto":
+                self.mode = "plot" if _in_jupyter_kernel() else "text"
+
+        def _draw(self, state):
+            from IPython.display import Image, display
+
+            from .plotting import loss_curves
+
+            fig = loss_curves(state.log_history, title=f"{self.title}: step {state.global_step}/{state.max_steps}")
+            png = _figure_png(fig)
+            if self._handle is None:
+                self._handle = display(Image(data=png), display_id=True)
+            else:
+                self._handle.update(Image(data=png))
+            self._last_draw = time.perf_counter()
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = logs or {}
+            if self.mode == "text":
+                parts = [f"step {state.global_step}/{state.max_steps}"]
+                for key, label in (("loss", "loss"), ("eval_loss", "eval_loss"), ("learning_rate", "lr"),
+                                   ("useful_tokens_per_s", "tok/s"), ("grad_norm", "grad_norm")):
+                    if key in logs:
+                        value = logs[key]
+                        parts.append(f"{label} {value:.3g}" if isinstance(value, float) else f"{label} {value}")
+                if len(parts) > 1:
+                    print(f"[{self.title}] " + "  ".join(parts), flush=True)
+            elif self.mode == "plot" and time.perf_counter() - self._last_draw >= self.min_interval:
+                self._draw(state)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.mode == "plot":
+                self._draw(state)
+
+    return StepTimer, CheckpointMarker, LiveCurve
+
+
+def _in_jupyter_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _figure_png(fig) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Models: LoRA or full, weight-change check, save / merge / reload
+# ----------------------------------------------------------------------------------------------------------------
+
+def prepare_model(model, config: TrainConfig, seed: int = 0):
+    """Make ``model`` trainable by ``config.method``; returns the model to train (a ``PeftModel`` for LoRA).
+
+    LoRA freezes every base weight and adds ``A (r x in)`` and ``B (out x r)`` next to each target layer, with
+    ``B = 0`` at the start so training begins exactly at the base model. The adapters are created right after
+    seeding with ``seed``, so the same seed gives the same initial ``A`` matrices.
+    """
+    import torch
+
+    if config.method == "full":
+        for param in model.parameters():
+            param.requires_grad_(True)
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    missing = [m for m in config.target_modules if m not in names]
+    if missing:
+        raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
+                          f"{', '.join(sorted(names))}")
+    torch.manual_seed(seed)
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def _snapshot(model, per_tensor: int = 64) -> dict:
+    """A fixed sample of ``per_tensor`` values from every trainable tensor (cheap even for full fine-tuning)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    snap = {}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            flat = param.detach().reshape(-1)
+            index = torch.randint(0, flat.numel(), (min(per_tensor, flat.numel()),), generator=generator)
+            snap[name] = (index, flat[index.to(flat.device)].float().cpu().clone())
+    return snap
+
+
+def _changed_tensors(model, snap: dict) -> int:
+    """How many of the snapshotted tensors differ from the snapshot now."""
+    import torch
+
+    params = dict(model.named_parameters())
+    changed = 0
+    for name, (index, before) in snap.items():
+        now = params[name].detach().reshape(-1)[index.to(params[name].device)].float().cpu()
+        changed += int(not torch.equal(now, before))
+    return changed
+
+
+def trainable_state(model) -> dict:
+    """``{name: tensor}`` copies (CPU, fp32) of every trainable parameter — for comparing runs."""
+    return {name: p.detach().float().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def folder_size_bytes(folder) -> int:
+    """Total size of the files under ``folder`` in bytes (0 if it does not exist)."""
+    folder = Path(folder)
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+def _replace_folder(staging: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+
+
+def save_trained(model, tokenizer, folder) -> Path:
+    """Save a trained model atomically: the LoRA adapter only (a few MB) for a ``PeftModel``, else the whole model.
+
+    Writes to a temporary sibling and renames, so an interrupted save never leaves a half-written folder.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    _replace_folder(staging, folder)
+    return folder
+
+
+def merge_adapter(model):
+    """Fold LoRA adapters into the base weights (``W + (alpha / r) * B @ A``) and return the plain model.
+
+    The merged model needs no peft at inference and runs as fast as the base model; ``model`` (the PeftModel) must
+    not be used afterwards. A model without adapters is returned unchanged.
+    """
+    if hasattr(model, "merge_and_unload"):
+        return model.merge_and_unload()
+    return model
+
+
+def load_trained(folder, runtime=None, base: str | None = None):
+    """Load what :func:`save_trained` wrote: an adapter folder onto a fresh base model, or a whole model folder.
+
+    Args:
+        folder: the saved folder.
+        runtime: moves the model to its device.
+        base: registry name of the base model for an adapter (default: the one recorded by :func:`train`, else
+            ``smollm2-135m-instruct``).
+
+    Returns:
+        ``(model, tokenizer)`` in eval mode.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from . import models
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder — pass the 'adapter' or 'model' folder that train() wrote")
+    if (folder / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        if base is None:
+            info = folder / "course_base_model.txt"
+            base = info.read_text(encoding="utf-8").strip() if info.exists() else "smollm2-135m-instruct"
+        model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
+        model = PeftModel.from_pretrained(model, folder)
+    elif (folder / "config.json").exists():
+        import torch
+
+        tokenizer = models.prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = tokenizer.eos_token_id
+        if runtime is not None:
+            model.to(runtime.device)
+    else:
+        raise ConfigError(f"{folder} holds neither an adapter (adapter_config.json) nor a model (config.json) — "
+                          "pass the folder train() or save_trained() wrote")
+    model.eval()
+    return model, tokenizer
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------------------------
+
+def read_records(path, columns: dict | None = None) -> list[dict]:
+    """Instruction records ``{"instruction", "input", "output", ...}`` from a data file, ready for :func:`train`.
+
+    Reading and column detection are :mod:`course_lib.data`'s (CSV/TSV/JSON/JSONL/Parquet; ``prompt``/``response``,
+    ``question``/``answer``, ... are recognised; ``columns`` maps course field -> file column explicitly). Other
+    fields of each record (``id``, ``keywords``...) are kept. Raises :class:`DataError` naming the file, row and fix
+    when a record has no usable instruction or answer — clean such files with ``python -m course_lib check-data``
+    and notebook 01 first.
+    """
+    from . import data
+
+    table = data.load_table(path)
+    mapping = data.resolve_columns(table, "instruction", columns)
+    records = []
+    for row, raw in zip(table.rows, table.records):
+        record = {k: v for k, v in raw.items() if k not in mapping.values()}
+        for name, column in mapping.items():
+            value = raw.get(column)
+            if name == "input" and value is None:
+                value = ""
+            if not isinstance(value, str) or (name != "input" and not value.strip()):
+                raise DataError(path, f"the {name!r} value (column {column!r}) is empty or not text",
+                                "fill it in or drop the row (course_lib.data.prepare drops such rows)", row=row,
+                                column=column)
+            record[name] = value
+        records.append(record)
+    return records
+
+
+def split_records(records: list, n_eval: int, seed: int = 0) -> tuple[list, list]:
+    """Shuffle a copy of ``records`` with ``seed`` and hold out ``n_eval`` of them: ``(train, eval)``."""
+    records = list(records)
+    random.Random(seed).shuffle(records)
+    n_eval = max(1, min(n_eval, len(records) // 5)) if len(records) > 1 else 0
+    return records[n_eval:], records[:n_eval]
+
+
+def _subsample(records: list, n: int | None, seed: int) -> list:
+    if n is None or n >= len(records):
+        return list(records)
+    records = list(records)
+    random.Random(seed).shuffle(records)
+    return records[:n]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Checkpoints and resume
+# ----------------------------------------------------------------------------------------------------------------
+
+def latest_checkpoint(output_dir) -> Path | None:
+    """The newest *complete* checkpoint under ``output_dir/checkpoints`` (one with the completion marker)."""
+    folder = Path(output_dir) / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return None
+    complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
+                and (p / COMPLETE_MARKER).exists()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1])) if complete else None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The training run
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class TrainResult:
+    """What one :func:`train` call produced and measured.
+
+    Attributes:
+        method: ``"lora"`` or ``"full"``.
+        config: the resolved :class:`TrainConfig` (a dict).
+        metrics: ``train_loss`` (mean over the run), ``eval_loss`` (last evaluation), ``eval_loss_start`` (before
+            training, when there is eval data), ``steps``, ``epoch``.
+        log_history: the Trainer's log entries (loss, eval_loss, learning_rate, tokens/s per log).
+        trainable_params / total_params: parameter counts (tied weights once).
+        peak_memory_bytes / memory_kind: see :class:`PeakMemory`; ``start_memory_bytes``: at the start of training.
+        seconds: wall-clock time of ``trainer.train`` (evaluation and checkpointing included).
+        useful_tokens_per_s / computed_tokens_per_s: non-padding and padded tokens per second inside optimiser steps.
+        useful_tokens: non-padding tokens trained on.
+        output_dir / final_dir / stamp_path: where checkpoints, the final adapter or model, and the stamp are.
+        resumed_from: checkpoint the run continued from, or ``None``.
+        tokenize_report: what tokenization kept and dropped (``formatting.TokenizeReport`` as text).
+        model / tokenizer: the trained model (PeftModel for LoRA) and tokenizer, in memory.
+    """
+
+    method: str
+    config: dict
+    metrics: dict
+    log_history: list
+    trainable_params: int
+    total_params: int
+    peak_memory_bytes: int
+    start_memory_bytes: int
+    memory_kind: str
+    seconds: float
+    useful_tokens_per_s: float
+    computed_tokens_per_s: float
+    useful_tokens: int
+    output_dir: Path
+    final_dir: Path | None
+    stamp_path: Path | None
+    resumed_from: Path | None
+    tokenize_report: str
+    model: object = field(default=None, repr=False)
+    tokenizer: object = field(default=None, repr=False)
+
+    @property
+    def trainable_fraction(self) -> float:
+        return self.trainable_params / self.total_params if self.total_params else 0.0
+
+    def history(self):
+        """The log history as a DataFrame indexed by step (``evaluation.history_table``)."""
+        from .evaluation import history_table
+
+        return history_table(self.log_history)
+
+    def summary(self) -> dict:
+        """Flat numbers for a comparison table and ``metrics.json``."""
+        return {
+            "method": self.method,
+            "trainable_params": self.trainable_params,
+            "trainable_percent": round(100 * self.trainable_fraction, 3),
+            "peak_memory_mb": round(self.peak_memory_bytes / 2**20, 1),
+            "seconds": round(self.seconds, 1),
+            "useful_tokens_per_s": round(self.useful_tokens_per_s, 1),
+            "computed_tokens_per_s": round(self.computed_tokens_per_s, 1),
+            **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.metrics.items()},
+            "final_dir": str(self.final_dir) if self.final_dir else None,
+            "final_size_mb": round(folder_size_bytes(self.final_dir) / 2**20, 2) if self.final_dir else None,
+        }
+
+
+def _write_json(path: Path, payload) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _finite(value) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
+
+
+def train(train_records, eval_records=None, config: TrainConfig | None = None, runtime=None, output_dir=None,
+          resume: bool = False, model=None, tokenizer=None, callbacks=(), title: str | None = None) -> TrainResult:
+    """Fine-tune the profile's decoder on instruction records; return a :class:`TrainResult`.
+
+    Args:
+        train_records: list of ``{"instruction", "input"?, "output"}`` dicts, or a path (JSONL/JSON).
+        eval_records: held-out records (or a path) for the eval loss; ``None`` holds out ``eval_examples`` of
+            ``train_records`` (at most a fifth).
+        config: a :class:`TrainConfig` (``None``: LoRA with the profile's settings).
+        runtime: from ``runtime.setup`` (``None``: ``setup("auto")``).
+        output_dir: folder for ``checkpoints/``, the final ``adapter/`` (LoRA) or ``model/`` (full),
+            ``metrics.json``, ``history.json``, ``train_config.json`` and ``stamp.json``
+            (default: ``paths.output_dir("train", method)``).
+        resume: continue from the newest complete checkpoint in ``output_dir`` (started fresh if there is none).
+            With ``resume=False`` earlier checkpoints in ``output_dir`` are deleted first.
+        model, tokenizer: a freshly loaded decoder to train (default: load ``profile.decoder``). It is modified.
+        callbacks: extra ``TrainerCallback`` objects.
+        title: label for the live curve (default: the method).
+
+    Raises:
+        TrainingFailed: NaN/inf loss, or no trainable weight changed.
+        ConfigError / DataError: a bad setting or data file, before anything is written.
+    """
+    from transformers import EarlyStoppingCallback, PrinterCallback, set_seed
+
+    from . import formatting, models, paths
+    from . import runtime as runtime_mod
+
+    rt = runtime or runtime_mod.setup("auto")
+    cfg = (config or TrainConfig()).resolve(rt.profile)
+    if isinstance(train_records, (str, os.PathLike)):
+        train_records = read_records(train_records)
+    if isinstance(eval_records, (str, os.PathLike)):
+        eval_records = read_records(eval_records)
+    train_records = list(train_records)
+    if eval_records is None:
+        train_records, eval_records = split_records(train_records, cfg.eval_examples or 50, rt.seed)
+    train_records = _subsample(train_records, cfg.train_examples, rt.seed)
+    eval_records = _subsample(list(eval_records), cfg.eval_examples, rt.seed)
+    if not train_records:
+        raise ConfigError("there are no training records — pass at least a few dozen instruction/output pairs")
+
+    out = Path(output_dir) if output_dir is not None else paths.output_dir("train", cfg.method)
+    ckpt_dir = out / CHECKPOINT_DIR
+    config_path = out / "train_config.json"
+    resume_from = latest_checkpoint(out) if resume else None
+    if resume_from is not None and config_path.exists():
+        saved = json.loads(config_path.read_text(encoding="utf-8"))
+        cosmetic = ("live", "save_final")  # may differ between the crashed run and its resumption
+        same = {k: v for k, v in saved.get("config", {}).items() if k not in cosmetic} == {
+            k: v for k, v in cfg.to_dict().items() if k not in cosmetic}
+        if not same or saved.get("seed") != rt.seed:
+            raise ConfigError(f"{out} holds checkpoints of a run with different settings — resume with the same "
+                              "config, profile and seed, or use resume=False / another output folder")
+
+    if model is None or tokenizer is None:
+        model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
+    train_features, report = formatting.tokenize_dataset(train_records, tokenizer, cfg.max_seq_len, cfg.system_prompt)
+    eval_features = (formatting.tokenize_dataset(eval_records, tokenizer, cfg.max_seq_len, cfg.system_prompt)[0]
+                     if eval_records else [])
+    if cfg.packing:
+        formatting.verify_packing(model, train_features[:3], tokenizer.pad_token_id)
+        train_rows = formatting.pack_examples(train_features, cfg.max_seq_len)
+        eval_rows = formatting.pack_examples(eval_features, cfg.max_seq_len) if eval_features else []
+        collator = formatting.PackedCollator(tokenizer.pad_token_id)
+    else:
+        train_rows, eval_rows = train_features, eval_features
+        collator = formatting.CausalCollator(tokenizer.pad_token_id)
+
+    set_seed(rt.seed)
+    model = prepare_model(model, cfg, rt.seed)
+    counts = models.count_parameters(model)
+    args = training_arguments(cfg, rt, ckpt_dir, has_eval=bool(eval_rows))
+
+    trainer_cls = _make_trainer_class()
+    StepTimer, CheckpointMarker, LiveCurve = _callbacks_module()
+    throughput = Throughput(tokenizer.pad_token_id)
+    cbs = [StepTimer(throughput), CheckpointMarker(), LiveCurve(cfg.live, title=title or cfg.method)]
+    if cfg.early_stopping_patience is not None and eval_rows:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
+    trainer = trainer_cls(model=model, args=args, data_collator=collator, train_dataset=train_rows,
+                          eval_dataset=eval_rows or None, processing_class=tokenizer, callbacks=[*cbs, *callbacks])
+    trainer.throughput = throughput
+    trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer prints raw dicts; LiveCurve reports instead
+    main = trainer.is_world_process_zero()
+
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume and ckpt_dir.exists():
+            shutil.rmtree(ckpt_dir)
+        _write_json(config_path, {"config": cfg.to_dict(), "seed": rt.seed, "profile": rt.profile.name})
+    metrics: dict = {}
+    if eval_rows and resume_from is None:
+        metrics["eval_loss_start"] = _finite(trainer.evaluate()["eval_loss"])
+        trainer.state.log_history.clear()  # the curve starts at step 0 with training; keep the number aside
+
+    snap = _snapshot(trainer.model)
+    start = time.perf_counter()
+    with PeakMemory(rt.device) as memory:
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    seconds = time.perf_counter() - start
+    if resume_from is None or trainer.state.global_step > int(resume_from.name.split("-")[-1]):
+        if _changed_tensors(trainer.model, snap) == 0:
+            raise TrainingFailed(f"no trainable weight changed in {trainer.state.global_step} steps (learning rate "
+                                 f"{cfg.learning_rate}) — check that the learning rate is > 0 and that the "
+                                 "answers are not all masked")
+
+    metrics.update({"train_loss": _finite(output.training_loss), "steps": trainer.state.global_step,
+                    "epoch": round(float(trainer.state.epoch or 0), 3)})
+    evals = [e["eval_loss"] for e in trainer.state.log_history if "eval_loss" in e]
+    if eval_rows and (not evals or trainer.state.log_history[-1].get("step") != trainer.state.global_step):
+        evals.append(trainer.evaluate()["eval_loss"])
+    if evals:
+        metrics["eval_loss"] = _finite(evals[-1])
+
+    final_dir = stamp_path = None
+    if main:
+        if cfg.save_final:
+            final_dir = save_trained(trainer.model, tokenizer, out / ("adapter" if cfg.method == "lora" else "model"))
+            if cfg.method == "lora":
+                (final_dir / "course_base_model.txt").write_text(rt.profile.decoder + "\n", encoding="utf-8")
+        _write_json(out / "history.json", trainer.state.log_history)
+    result = TrainResult(
+        method=cfg.method, config=cfg.to_dict(), metrics=metrics, log_history=list(trainer.state.log_history),
+        trainable_params=counts.trainable, total_params=counts.total, peak_memory_bytes=memory.peak_bytes,
+        start_memory_bytes=memory.start_bytes, memory_kind=memory.kind, seconds=seconds,
+        useful_tokens_per_s=throughput.useful_per_s, computed_tokens_per_s=throughput.computed_per_s,
+        useful_tokens=throughput.useful, output_dir=out, final_dir=final_dir, stamp_path=None,
+        resumed_from=resume_from, tokenize_report=str(report), model=trainer.model, tokenizer=tokenizer)
+    if main:
+        _write_json(out / "metrics.json", result.summary())
+        stamp_path = rt.write_stamp(out, extra={"train": result.summary(), "train_config": cfg.to_dict(),
+                                                "tokenize_report": str(report),
+                                                "resumed_from": str(resume_from) if resume_from else None})
+        result.stamp_path = stamp_path
+    result.model.eval()
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Command line: python -m course_lib train
+# ----------------------------------------------------------------------------------------------------------------
+
+def run_train(args) -> int:
+    """Handler of ``python -m course_lib train`` (same code path as the notebooks)."""
+    from . import runtime as runtime_mod
+
+    if args.method not in ("lora", "full"):
+        raise ConfigError(f"unknown method {args.method!r} — use lora or full")
+    if args.profile != "auto":
+        runtime_mod.get_profile(args.profile)
+    records = read_records(args.data)  # fail on bad data before loading torch-heavy parts
+    eval_records = read_records(args.eval_data) if args.eval_data else None
+    rt = runtime_mod.setup(args.profile, args.seed)
+    overrides = {k: getattr(args, k) for k in ("max_steps", "save_steps", "eval_steps", "logging_steps")
+                 if getattr(args, k, None) is not None}
+    config = TrainConfig(method=args.method, system_prompt=args.system_prompt, packing=args.packing,
+                         live="off" if args.quiet else "text", **overrides)
+    result = train(records, eval_records, config=config, runtime=rt, output_dir=args.out, resume=args.resume)
+    if result.resumed_from:
+        print(f"resumed from {result.resumed_from}")
+    summary = result.summary()
+    print(json.dumps(summary, indent=2))
+    print(f"saved: {result.final_dir}  metrics: {result.output_dir / 'metrics.json'}")
+    return 0
