@@ -508,8 +508,10 @@ def fact_keywords(f: dict, value: str) -> list[str]:
     return [render(k, value) for k in f["keywords"]]
 
 
-def similar(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+def too_similar(a: str, b: str, limit: float) -> bool:
+    """difflib ratio above ``limit``; the cheap upper bounds are tried first (same answer, faster)."""
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return sm.real_quick_ratio() > limit and sm.quick_ratio() > limit and sm.ratio() > limit
 
 
 def make_pairs(rng, facts, n_per_fact, id_prefix, values=None, max_ratio=0.8):
@@ -523,13 +525,14 @@ def make_pairs(rng, facts, n_per_fact, id_prefix, values=None, max_ratio=0.8):
         while len(accepted) < n_per_fact and tries < 400:
             tries += 1
             q = style_question(rng, rng.choice(train_qs))
-            greet, body = rng.choice(GREETINGS), render(rng.choice(f["answers"]), value)
-            if greet.endswith(", ") and body[:2].istitle():  # "Hi there, you ..." not "Hi there, You ..."
+            greet, template = rng.choice(GREETINGS), rng.choice(f["answers"])
+            body = render(template, value)
+            if greet.endswith(", ") and body[:2].istitle() and not template.startswith("{v}"):  # "Hi there, you ..." not "Hi there, You ..."
                 body = body[0].lower() + body[1:]
             a = (greet + body + rng.choice(CLOSERS)).strip()
             ctx = rng.choice(CONTEXTS)
             text = q + " " + ctx + " " + a
-            if any(similar(text, other[3]) > max_ratio for other in accepted):
+            if any(too_similar(text, other[3], max_ratio) for other in accepted):
                 continue
             accepted.append((q, ctx, a, text))
         for q, ctx, a, _ in accepted:
@@ -846,7 +849,7 @@ def make_reviews(rng, n=1200, shares=(("positive", 0.6), ("negative", 0.25), ("n
             words = set(t.lower().split())
             # reject anything close to an earlier review (word-set overlap first, then difflib), so a
             # near-duplicate pass keeps every review
-            if any(len(words & w) / len(words | w) > 0.5 and similar(t.lower(), u.lower()) > 0.8
+            if any(len(words & w) / len(words | w) > 0.5 and too_similar(t.lower(), u.lower(), 0.8)
                    for u, w in kept_words):
                 continue
             kept_words.append((t, words))
