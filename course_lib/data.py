@@ -744,7 +744,8 @@ class QualityReport:
         rows_changed_by_cleaning: rows where normalisation changed at least one field.
         token_lengths: min/mean/median/p95/max tokens of the kept examples; tokenizer: what counted them.
         label_balance: label -> count (classification only).
-        leakage: near-duplicate pairs across splits when the file has a split column, else ``None``.
+        leakage: duplicates (exact or near) whose original is in another split, when the file has a ``split``
+            column (check-data sets it), else ``None``.
         warnings: things worth a look that did not stop the run.
     """
 
@@ -786,7 +787,7 @@ class QualityReport:
             lines.append("  labels:          " + str(label_balance(
                 [k for k, v in self.label_balance.items() for _ in range(v)])))
         if self.leakage is not None:
-            lines.append(f"  leakage:         {self.leakage} near-duplicate pairs across splits")
+            lines.append(f"  leakage:         {self.leakage} duplicates across splits")
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)
@@ -1109,11 +1110,13 @@ def run_check_data(args) -> int:
     if tok is None:
         report.warnings.append("token counts are approximate; run `python -m course_lib prepare-models` for exact ones")
     if split_col:
-        splits: dict = {}
-        for r in result.rows:
-            splits.setdefault(str(r[split_col]), []).append(r)
-        if len(splits) > 1:
-            report.leakage = len(find_leakage(splits, args.task))
+        # a duplicate whose original sits in another split is leakage; deduplication already removed it
+        split_of = {row: str(rec.get(split_col)) for row, rec in zip(table.rows, table.records)}
+        report.leakage = sum(1 for row, reason, of in result.removed
+                             if reason.endswith("_duplicate") and split_of[row] != split_of[of])
+        if report.leakage:
+            report.warnings.append(f"{report.leakage} duplicates crossed splits (leakage); they were removed "
+                                   "here, remove them from your split files too")
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
