@@ -365,6 +365,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": 
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*\n\s*")
 _SPACE_NL = re.compile(r" ?\n ?")
+_ODD_SPACE = re.compile(r"[\t\r\x0b\x0c]")
 
 
 def _fix_mojibake(text: str) -> str:
@@ -380,6 +381,13 @@ def _fix_mojibake(text: str) -> str:
 def clean_text(text: str, config: CleanConfig | None = None) -> str:
     """Normalise one value: mojibake, invisible characters, HTML, Unicode form, quotes, rules, whitespace."""
     c = config or CleanConfig()
+    if text.isascii() and "<" not in text and "&" not in text and not c.rules:
+        # fast path (most rows of most files): ASCII text is unchanged by mojibake repair, NFKC, quote and
+        # invisible-character handling, so only whitespace can need work
+        if c.collapse_whitespace and (text != text.strip() or "  " in text or " \n" in text or "\n " in text
+                                      or "\n\n\n" in text or _ODD_SPACE.search(text)):
+            text = _collapse(text)
+        return text
     if c.fix_mojibake and ("\u00e2" in text or "\u00c3" in text or "\u00c2" in text):
         text = _fix_mojibake(text)
     if c.remove_invisible:  # first: a zero-width space inside "<div class=...>" would hide the tag
@@ -395,10 +403,15 @@ def clean_text(text: str, config: CleanConfig | None = None) -> str:
     for pattern, repl in c.rules:
         text = re.sub(pattern, repl, text)
     if c.collapse_whitespace:
-        text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-        text = _NEWLINES.sub("\n\n", text)
-        text = _SPACE_NL.sub("\n", text).strip()
+        text = _collapse(text)
     return text
+
+
+def _collapse(text: str) -> str:
+    """Spaces/tabs -> one space, CR/CRLF -> LF, 3+ line breaks -> 2, no spaces around line breaks, stripped."""
+    text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _NEWLINES.sub("\n\n", text)
+    return _SPACE_NL.sub("\n", text).strip()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -466,7 +479,7 @@ def normalize_for_match(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
-def _signatures(norm_texts: list[str], n_hash: int, seed: int = 1, chunk: int = 200_000):
+def _signatures(norm_texts: list[str], n_hash: int, seed: int = 1, chunk: int = 32_768):
     """MinHash signatures (n_texts, n_hash) of each text's set of word bigrams (numpy, deterministic).
 
     Hash family: multiply-shift, ``((a*h + b) mod 2^64) >> 32`` with odd random 64-bit ``a`` (uint64
