@@ -97,7 +97,7 @@ def load_table(path) -> Table:
     folder, an unsupported extension, an empty or header-only file, non-UTF-8 or binary content, invalid JSON
     (naming the line), JSON that is not a list of records, ragged CSV rows and unreadable Parquet.
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.exists():
         raise DataError(path, "no such file",
                         f"check the path (relative paths start from {os.getcwd()}) or pass an absolute path")

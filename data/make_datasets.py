@@ -108,8 +108,6 @@ DOC_FILLER = {
     "kb-44": "Notes are never removed by an update; if one looks lost, check these places first.",
 }
 
-CATS = {}
-
 FACTS = []
 
 
