@@ -130,7 +130,26 @@ def _add_check_data(sub) -> None:
     p.set_defaults(func=_handler("data:run_check_data"))
 
 
-_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain]
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score saved models (and zero-shot) on a held-out instruction file: "
+                                        "ROUGE-L, BLEU, chrF, exact and keyword match")
+    p.add_argument("--data", required=True, help="test records: JSONL/JSON with instruction, input?, output, "
+                   "keywords?")
+    p.add_argument("--model", action="append", metavar="DIR", help="an 'adapter' or 'model' folder written by "
+                   "train (repeatable); none = zero-shot only")
+    p.add_argument("--zero-shot", action="store_true", help="also score the base model as shipped")
+    p.add_argument("--out", required=True, help="folder for results.json, results.csv and comparison.csv")
+    p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")
+    p.add_argument("--limit", type=int, help="score the first N records (default: the profile's eval_examples)")
+    p.add_argument("--max-new-tokens", type=int, help="generation budget per answer (default: the profile's)")
+    p.add_argument("--system-prompt", help="system message, the same one the models were trained with")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_handler("evaluation:run_evaluate"))
+
+
+_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain,
+             _add_evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -589,3 +589,60 @@ def history_table(log_history):
     if not rows:
         return pd.DataFrame(columns=["epoch", "train_loss", "eval_loss"], index=pd.Index([], name="step"))
     return pd.DataFrame(sorted(rows.values(), key=lambda r: r["step"])).set_index("step")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Command line: python -m course_lib evaluate
+# ----------------------------------------------------------------------------------------------------------------
+
+def _model_label(folder: Path) -> str:
+    """``run/adapter`` style name for a saved model folder (the last folder alone is often just 'adapter')."""
+    folder = Path(folder).resolve()
+    return f"{folder.parent.name}/{folder.name}" if folder.name in ("adapter", "model") else folder.name
+
+
+def run_evaluate(args) -> int:
+    """Handler of ``python -m course_lib evaluate``: score saved models (and zero-shot) on one test file.
+
+    Writes ``results.json`` (every metric and every answer), ``results.csv`` (the comparison table) into
+    ``--out`` and prints the table. Bad input fails before any model is loaded.
+    """
+    from . import formatting, models
+    from . import runtime as runtime_mod
+    from .train import load_trained, read_records
+
+    if args.profile != "auto":
+        runtime_mod.get_profile(args.profile)
+    records = read_records(args.data)  # a bad file fails here, before torch is imported
+    folders = [Path(m) for m in (args.model or [])]
+    for folder in folders:
+        if not ((folder / "adapter_config.json").exists() or (folder / "config.json").exists()):
+            raise ConfigError(f"{folder} is not a saved model — pass the 'adapter' or 'model' folder that "
+                              "`python -m course_lib train` wrote")
+    rt = runtime_mod.setup(args.profile, args.seed)
+    limit = args.limit if args.limit is not None else rt.profile.eval_examples
+    records = records[:limit] if limit else records
+    prompts = [formatting.to_messages(r, args.system_prompt, with_answer=False) for r in records]
+    references = [r["output"] for r in records]
+    keywords = [r.get("keywords") or [] for r in records] if any("keywords" in r for r in records) else None
+    candidates = [("zero-shot", None)] if args.zero_shot or not folders else []
+    candidates += [(_model_label(f), f) for f in folders]
+    results = []
+    for name, folder in candidates:
+        if folder is None:
+            model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
+        else:
+            model, tokenizer = load_trained(folder, runtime=rt)
+        with rt.autocast():
+            results.append(evaluate_generation(
+                model, tokenizer, prompts, references, keywords, name=name,
+                max_new_tokens=args.max_new_tokens or rt.profile.max_new_tokens, batch_size=rt.profile.batch_size,
+                progress=not args.quiet))
+        del model
+    table = comparison_table(results)
+    written = save_results(results, args.out, stem="results")
+    _atomic_write(Path(args.out) / "comparison.csv", table.to_csv())
+    with_text = table.drop(columns=[c for c in ("seconds",) if c in table])
+    print(with_text.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"saved: {written['json']}  {Path(args.out) / 'comparison.csv'}")
+    return 0

@@ -206,3 +206,37 @@ def test_evaluate_generation_result(smol):
 def test_bad_prompt_type():
     with pytest.raises(ConfigError, match="each prompt must be"):
         ev._as_messages(42, None)
+
+
+def _cli(*argv):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "course_lib", "evaluate", *argv], capture_output=True, text=True,
+                          env={**os.environ, "TQDM_DISABLE": "1"}, timeout=600)
+
+
+def test_cli_evaluate_bad_input_is_one_line(tmp_path):
+    missing = _cli("--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+    assert "nope.jsonl" in missing.stderr
+    good = tmp_path / "test.jsonl"
+    good.write_text(json.dumps({"instruction": "Hi?", "output": "Hello."}) + "\n")
+    not_model = _cli("--data", str(good), "--model", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert not_model.returncode == 2 and "is not a saved model" in not_model.stderr
+    assert not (tmp_path / "out").exists()  # nothing written on bad input
+
+
+def test_cli_evaluate_zero_shot_writes_results(tmp_path):
+    data = tmp_path / "test.jsonl"
+    rows = [{"instruction": "What is 2 + 2?", "output": "4", "keywords": ["4"]},
+            {"instruction": "Name a colour.", "output": "Blue.", "keywords": ["blue"]}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = _cli("--data", str(data), "--out", str(tmp_path / "out"), "--profile", "smoke", "--max-new-tokens", "4",
+                "--quiet")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "out" / "results.json").read_text())["results"][0]
+    assert result["name"] == "zero-shot" and result["metrics"]["n"] == 2
+    assert len(result["examples"]) == 2 and "keyword_match" in result["metrics"]
+    assert (tmp_path / "out" / "comparison.csv").read_text().startswith("model,")
