@@ -46,6 +46,12 @@ def normalize_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _bar(progress: bool) -> dict:
+    """tqdm keyword arguments: off when ``progress`` is False; otherwise tqdm's own default, which honours
+    ``TQDM_DISABLE=1`` (an explicit ``disable=False`` would override that environment variable)."""
+    return {} if progress else {"disable": True}
+
+
 def _check_same_length(a, b, what_a: str, what_b: str) -> None:
     if len(a) != len(b):
         raise ConfigError(f"{what_a} has {len(a)} items but {what_b} has {len(b)} — pass one {what_b[:-1]} "
@@ -173,7 +179,7 @@ def predict_classes(model, tokenizer, texts, batch_size: int = 32, max_length: i
     model.eval()
     probs = []
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="classify", disable=not progress):
+        for start in tqdm(range(0, len(texts), batch_size), desc="classify", **_bar(progress)):
             batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
                               max_length=max_length, return_tensors="pt").to(model.device)
             with torch.no_grad():
@@ -351,7 +357,7 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
     model.eval()
     tokenizer.padding_side = "left"
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="generate", disable=not progress,
+        for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
                           total=math.ceil(len(texts) / batch_size)):
             # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
@@ -408,7 +414,7 @@ def perplexity(model, tokenizer, texts, batch_size: int = 8, max_length: int = 2
     tokenizer.padding_side = "right"
     total_nll, total_tokens = 0.0, 0
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="perplexity", disable=not progress):
+        for start in tqdm(range(0, len(texts), batch_size), desc="perplexity", **_bar(progress)):
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               truncation=True, max_length=max_length).to(model.device)
             with torch.no_grad():

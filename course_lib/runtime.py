@@ -99,7 +99,7 @@ PROFILES: dict[str, Profile] = {
         description="tests/CI: real model, a handful of steps, seq <= 64, fp32",
         max_seq_len=64, train_examples=32, eval_examples=8, epochs=1, max_steps=4, batch_size=4, grad_accum=1,
         learning_rate=5e-4, full_learning_rate=5e-5, eval_steps=2, save_steps=2, logging_steps=1,
-        max_new_tokens=12, probe_examples=64, overfit_examples=8, overfit_epochs=3, search_trials=2,
+        max_new_tokens=12, probe_examples=64, overfit_examples=8, overfit_epochs=4, search_trials=2,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -254,11 +254,15 @@ def choose_precision(
 
 
 def default_threads() -> int:
-    """Intra-op threads for torch: the CPUs this process may use (hyper-threads rarely help matmuls)."""
+    """Intra-op threads for torch: the CPUs this process may use (hyper-threads rarely help matmuls), shared
+    evenly among the processes a launcher started on this machine (``LOCAL_WORLD_SIZE``, set by torchrun and
+    accelerate launch) so that they do not oversubscribe the cores."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS / Windows
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, cpus // max(1, local_processes))
 
 
 def seed_everything(seed: int) -> None:
