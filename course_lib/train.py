@@ -325,7 +325,9 @@ def _make_trainer_class():
     import torch
     from transformers import Trainer
 
-    class CourseTrainer(Trainer):
+    from .distributed import MultiProcessTrainerMixin
+
+    class CourseTrainer(MultiProcessTrainerMixin, Trainer):  # mixin: same batches and synced grads on N processes
         """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs."""
 
         throughput: Throughput | None = None
@@ -351,6 +353,8 @@ def _make_trainer_class():
 def _callbacks_module():
     from transformers import TrainerCallback
 
+    from .distributed import wait_for_everyone
+
     class StepTimer(TrainerCallback):
         """Time spent inside optimiser steps, into a :class:`Throughput`."""
 
@@ -370,6 +374,7 @@ def _callbacks_module():
         """Write :data:`COMPLETE_MARKER` into a checkpoint once the Trainer has finished saving it."""
 
         def on_save(self, args, state, control, **kwargs):
+            wait_for_everyone()  # several processes: each rank's rng_state_<rank>.pth is written before the marker
             if state.is_world_process_zero:
                 folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
                 if folder.is_dir():
@@ -410,6 +415,8 @@ def _callbacks_module():
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
+            if not state.is_world_process_zero:  # also before on_train_begin (the starting evaluation)
+                return
             if self.mode == "text":
                 parts = [f"step {state.global_step}/{state.max_steps}"]
                 for key, label in (("loss", "loss"), ("eval_loss", "eval_loss"), ("learning_rate", "lr"),
@@ -760,11 +767,12 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     """
     from transformers import EarlyStoppingCallback, PrinterCallback, set_seed
 
-    from . import formatting, models, paths
+    from . import distributed, formatting, models, paths
     from . import runtime as runtime_mod
 
     rt = runtime or runtime_mod.setup("auto")
     cfg = (config or TrainConfig()).resolve(rt.profile)
+    cfg = distributed.prepare(cfg)  # under accelerate launch/torchrun: same global batch, or one ConfigError
     if isinstance(train_records, (str, os.PathLike)):
         train_records = read_records(train_records)
     if isinstance(eval_records, (str, os.PathLike)):
@@ -836,6 +844,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     with PeakMemory(rt.device) as memory:
         output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - start
+    distributed.combine_throughput(throughput)  # several processes: the whole job's tokens/s
     if resume_from is None or trainer.state.global_step > int(resume_from.name.split("-")[-1]):
         if _changed_tensors(trainer.model, snap) == 0:
             raise TrainingFailed(f"no trainable weight changed in {trainer.state.global_step} steps (learning rate "
@@ -888,12 +897,16 @@ def run_train(args) -> int:
         runtime_mod.get_profile(args.profile)
     records = read_records(args.data)  # fail on bad data before loading torch-heavy parts
     eval_records = read_records(args.eval_data) if args.eval_data else None
-    rt = runtime_mod.setup(args.profile, args.seed)
-    overrides = {k: getattr(args, k) for k in ("max_steps", "save_steps", "eval_steps", "logging_steps")
+    from .distributed import is_main_process
+
+    rt = runtime_mod.setup(args.profile, args.seed, quiet=not is_main_process())
+    overrides = {k: getattr(args, k) for k in ("max_steps", "save_steps", "eval_steps", "logging_steps", "lora_dropout")
                  if getattr(args, k, None) is not None}
     config = TrainConfig(method=args.method, system_prompt=args.system_prompt, packing=args.packing,
                          live="off" if args.quiet else "text", **overrides)
     result = train(records, eval_records, config=config, runtime=rt, output_dir=args.out, resume=args.resume)
+    if not is_main_process():  # launched on several processes: rank 0 reports
+        return 0
     if result.resumed_from:
         print(f"resumed from {result.resumed_from}")
     summary = result.summary()
