@@ -193,7 +193,7 @@ def _bind_cuda_device(info: ProcessInfo) -> None:
 
 
 class MultiProcessTrainerMixin:
-    """Mixin for a ``transformers.Trainer`` subclass: the same training on 1 or N processes. Two fixes:
+    """Mixin for a ``transformers.Trainer`` subclass: the same training on 1 or N processes, and after a resume.
 
     1. **Same example order.** With ``train_sampling_strategy="group_by_length"`` the Trainer builds a
        ``LengthGroupedSampler`` sized by the *per-process* batch (``per_device x grad_accum``); its mega-batches
@@ -201,29 +201,62 @@ class MultiProcessTrainerMixin:
        2 processes would train on other batches than 1. Sizing it by the *global* batch makes the index order
        identical; accelerate deals consecutive micro-batches round-robin to the ranks, so optimiser step ``k``
        covers examples ``[k x global, (k+1) x global)`` of that order however many processes share it.
-    2. **Gradients really synchronised after an evaluation before training.** ``trainer.evaluate()`` before
+    2. **Order from the seed, not from the random stream.** The stock sampler shuffles with torch's global
+       generator at the start of each epoch, so its order depends on whatever drew random numbers before; with
+       several processes accelerate's loaders synchronise (and so advance) that generator, e.g. during the
+       evaluation before training, which a resumed run skips: measured, a 2-process run resumed at step 2 trained
+       steps 3-4 on other batches (loss 4.33 vs 4.05). The course's sampler shuffles with ``data_seed + epoch``
+       (the Trainer calls ``set_epoch``), identical for 1 or N processes and for a resumed run.
+    3. **Gradients really synchronised after an evaluation before training.** ``trainer.evaluate()`` before
        ``trainer.train()`` (the course measures the starting eval loss) lets accelerate prepare the model in
        evaluation mode (no DDP wrapper) and mark it prepared; ``train()`` then skips the DDP wrapping, and every
        process silently steps with its *own* gradients (measured with transformers 5.23 / accelerate 1.15 on 2
        CPU processes: grad norm 1.76 instead of 1.37 at step 1, the ranks' weights drifting apart). Before
        training, the mark of such an evaluation-only preparation is removed so the model is wrapped in DDP.
 
-    In a single process nothing changes. Use as ``class CourseTrainer(MultiProcessTrainerMixin, Trainer)``;
-    transformers is imported only when a method runs.
+    Use as ``class CourseTrainer(MultiProcessTrainerMixin, Trainer)``; transformers is imported only when a
+    method runs.
     """
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
         from transformers.trainer_pt_utils import LengthGroupedSampler
 
-        if isinstance(sampler, LengthGroupedSampler) and self.args.world_size > 1:
-            sampler.batch_size = (self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
-                                  * self.args.world_size)
+        if type(sampler) is LengthGroupedSampler:
+            global_batch = (self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+                            * self.args.world_size)
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            sampler = seeded_length_grouped_sampler(sampler.lengths, global_batch, seed)
         return sampler
 
     def train(self, *args, **kwargs):
         forget_evaluation_only_preparation(self)
         return super().train(*args, **kwargs)
+
+
+def seeded_length_grouped_sampler(lengths, batch_size: int, seed: int):
+    """A ``LengthGroupedSampler`` over ``lengths`` (tokens per example) whose shuffle is seeded by ``seed + epoch``.
+
+    ``batch_size`` is the global batch (examples per optimiser step over all processes): it sets the mega-batch
+    size, so the order is the same whatever the process count. Returns a sampler with ``set_epoch``.
+    """
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self):
+            super().__init__(batch_size, lengths=list(lengths))
+            self.seed = int(seed)
+            self.epoch = 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = int(epoch)
+
+        def __iter__(self):
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+    return EpochSeededLengthGroupedSampler()
 
 
 def forget_evaluation_only_preparation(trainer) -> bool:

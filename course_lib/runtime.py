@@ -256,7 +256,10 @@ def choose_precision(
 def default_threads() -> int:
     """Intra-op threads for torch: the CPUs this process may use (hyper-threads rarely help matmuls), shared
     evenly among the processes a launcher started on this machine (``LOCAL_WORLD_SIZE``, set by torchrun and
-    accelerate launch) so that they do not oversubscribe the cores."""
+    accelerate launch) so that they do not oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` wins."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if requested.isdigit() and int(requested) > 0:
+        return int(requested)
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS / Windows
