@@ -131,6 +131,35 @@ def test_accelerate_configs_load_and_fsdp_wraps_the_course_model_blocks(smol):
     assert len(blocks) == model.config.num_hidden_layers  # the wrap policy names the real decoder block class
 
 
+def test_layout_memory_arithmetic():
+    fit = pytest.importorskip("course_lib.fit")
+    from transformers import LlamaConfig
+
+    # A Llama-3-8B-shaped decoder (shape only, nothing loaded): where one GPU stops being enough.
+    shape = fit.shape_from_config(LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                                              num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+                                              tie_word_embeddings=False))
+    kw = dict(model=shape, method="full", profile="a100", batch_size=8, seq_len=1024)
+    single = distributed.layout_memory("single", **kw)
+    ddp = distributed.layout_memory("ddp", 4, **kw)
+    fsdp = distributed.layout_memory("fsdp", 4, **kw)
+    assert ddp.plan.per_device_batch == 2 and ddp.plan.global_batch == single.plan.global_batch == 8
+    # DDP replicates weights and optimizer states, adds a bucket copy of the gradients, and splits activations.
+    assert ddp.parts["weights"] == single.parts["weights"] and ddp.parts["optimizer"] == single.parts["optimizer"]
+    assert ddp.parts["ddp_buckets"] == single.parts["gradients"]
+    assert abs(ddp.parts["activations"] * 4 - single.parts["activations"]) <= 4 * 2**20
+    # FSDP divides the model state by 4 and pays for the gathered blocks instead.
+    for name in ("weights", "gradients", "optimizer"):
+        assert fsdp.parts[name] == -(-single.parts[name] // 4)
+    assert 0 < fsdp.parts["gathered_layers"] < single.parts["weights"] / 4
+    assert fsdp.total < ddp.total < single.total
+    assert "fsdp x4" in fsdp.describe()
+    with pytest.raises(ConfigError, match="unknown layout"):
+        distributed.layout_memory("zero3", 2, **kw)
+    with pytest.raises(ConfigError, match="cannot be split evenly"):
+        distributed.layout_memory("ddp", 3, **kw)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Launch tests: real processes talking over gloo on 127.0.0.1
 # ----------------------------------------------------------------------------------------------------------------
