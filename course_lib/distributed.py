@@ -233,6 +233,25 @@ class MultiProcessTrainerMixin:
         forget_evaluation_only_preparation(self)
         return super().train(*args, **kwargs)
 
+    def evaluate(self, *args, **kwargs):
+        if _fsdp2_before_training(self):
+            # accelerate 1.15 cannot prepare an FSDP2 model without its optimizer (measured on an H100: ValueError
+            # "a model and optimizer must be passed together"), so there is no evaluation before training under
+            # FSDP2: report it as not measured (NaN) instead of crashing. Evaluations during training still run.
+            if self.is_world_process_zero():
+                print("[distributed] FSDP2: no evaluation before training (accelerate shards model and optimizer "
+                      "together); eval_loss_start not measured", flush=True)
+            return {"eval_loss": float("nan")}
+        return super().evaluate(*args, **kwargs)
+
+
+def _fsdp2_before_training(trainer) -> bool:
+    if not getattr(trainer, "is_fsdp_enabled", False):
+        return False
+    plugin = getattr(trainer.accelerator.state, "fsdp_plugin", None)
+    return (getattr(plugin, "fsdp_version", 1) == 2 and trainer.model_wrapped is trainer.model
+            and not getattr(trainer.model, "_is_accelerate_prepared", False))
+
 
 def seeded_length_grouped_sampler(lengths, batch_size: int, seed: int):
     """A ``LengthGroupedSampler`` over ``lengths`` (tokens per example) whose shuffle is seeded by ``seed + epoch``.
