@@ -149,7 +149,20 @@ def _add_evaluate(sub) -> None:
     p.set_defaults(func=_handler("evaluation:run_evaluate"))
 
 
-_COMMANDS = [_add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain,
+def _add_fit(sub) -> None:
+    p = sub.add_parser("fit", help="estimate peak memory and time per step before training (optionally measure)")
+    p.add_argument("--model", default="smollm2-135m-instruct", help="registry name (default: smollm2-135m-instruct)")
+    p.add_argument("--method", default="lora", choices=["lora", "full", "inference"], help="what to run")
+    p.add_argument("--batch", type=int, default=8, help="sequences per step (default: 8)")
+    p.add_argument("--seq", type=int, default=128, help="tokens per sequence, padded length (default: 128)")
+    p.add_argument("--profile", default="cpu", help="profile deciding precision/device (default: cpu)")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="override the profile's precision")
+    p.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default: 8)")
+    p.add_argument("--measure", action="store_true", help="also train a few real steps here and measure the peak")
+    p.set_defaults(func=_handler("fit:run_fit"))
+
+
+_COMMANDS = [_add_fit, _add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain,
              _add_evaluate]
 
 
