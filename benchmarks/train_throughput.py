@@ -1,0 +1,188 @@
+"""Training throughput: the tutorial recipe vs a tuned Hugging Face recipe vs the course's path, in one run.
+
+    python benchmarks/train_throughput.py [--quick] [--steps N] [--json benchmarks/results/train_throughput.json]
+
+Same model (SmolLM2-135M-Instruct), same data (data/support/support_clean.jsonl, response-only labels from
+course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tokens:
+
+(a) tutorial: Trainer + peft LoRA, fp32, every batch padded to 128 tokens (CausalCollator(pad_to_multiple_of=128)).
+(b) tuned:    Trainer, dynamic padding (CausalCollator), train_sampling_strategy="group_by_length", bf16 autocast
+              where the CPU supports it (runtime.choose_precision).
+(c) course:   Trainer on packed rows (formatting.pack_examples + PackedCollator: no attention across examples),
+              the same precision as (b), and the frozen base's linear weights stored in bf16 (under autocast the
+              matmuls see the same bf16 values as (b), but the per-step fp32->bf16 weight casts disappear).
+              Rows per step are chosen so a step holds about as many tokens as a step of (b).
+
+Reported per path: useful (non-pad) tokens/s over the timed steps (the first step is a warm-up, not timed), peak
+RSS, achieved useful FLOP/s (fit's FLOP count per token x useful tokens/s) as a fraction of a square-matmul peak
+measured in the same run in that path's precision, and the eval loss on held-out examples after training.
+The loss check: (c) must reach (b)'s eval loss within ``--loss-tolerance`` nats after the same examples.
+Last line: ``speedup=X.XX speedup_vs_tuned=X.XX useful_tokens_per_s=N peak_fraction=0.NN`` (speedup = c/a).
+Timings on a machine shared with other work are noisy; say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+SYSTEM = "You are the support assistant for Brightleaf Notes."
+
+
+class CountingCollator:
+    """Wraps a collator; counts useful (non-pad) and computed tokens of every batch it builds."""
+
+    def __init__(self, inner, pad_id):
+        self.inner, self.pad_id, self.useful, self.computed = inner, pad_id, 0, 0
+
+    def __call__(self, features):
+        from course_lib.formatting import count_tokens
+
+        batch = self.inner(features)
+        useful, computed = count_tokens(batch, self.pad_id)
+        self.useful += useful
+        self.computed += computed
+        return batch
+
+
+def _eval_loss(model, features, pad_id, precision):
+    import torch
+
+    from course_lib.formatting import CausalCollator
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(features), 8):
+            batch = CausalCollator(pad_id)(features[i:i + 8])
+            ctx = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else torch.autocast("cpu", enabled=False)
+            with ctx:
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = torch.nn.functional.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+                                                     batch["labels"][:, 1:].reshape(-1), ignore_index=-100,
+                                                     reduction="sum")
+            total += float(loss)
+            count += int((batch["labels"][:, 1:] != -100).sum())
+    return total / count
+
+
+def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, batch_size, tok, out_dir, bf16_base,
+             group_by_length):
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from course_lib import models, train
+
+    model, _ = models.load_causal_lm(verbose=False)
+    cfg = train.TrainConfig(method="lora", lora_r=8, lora_alpha=16, lora_dropout=0.0,
+                            target_modules=("q_proj", "v_proj"))
+    torch.manual_seed(0)
+    model = train.prepare_model(model, cfg, seed=0)
+    if bf16_base:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear) and not module.weight.requires_grad:
+                module.weight.data = module.weight.data.to(torch.bfloat16)
+    counter = CountingCollator(collator, tok.pad_token_id)
+    times = []
+    seen = [0]  # useful tokens at the previous step end: the Trainer fetches a step's batch before on_step_begin
+
+    class Timer(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            self.t = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            times.append((time.perf_counter() - self.t, counter.useful - seen[0]))
+            seen[0] = counter.useful
+
+    args = TrainingArguments(output_dir=str(out_dir / name), max_steps=steps, per_device_train_batch_size=batch_size,
+                             learning_rate=1e-3, lr_scheduler_type="constant", warmup_steps=0, bf16=precision == "bf16",
+                             use_cpu=True, save_strategy="no", eval_strategy="no", logging_steps=10 ** 6,
+                             report_to="none", disable_tqdm=True, seed=0, data_seed=0, remove_unused_columns=False,
+                             dataloader_num_workers=0,
+                             train_sampling_strategy="group_by_length" if group_by_length else "random")
+    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
+    with train.PeakMemory("cpu") as peak:
+        trainer.train()
+    timed = times[1:] or times
+    seconds = sum(t for t, _ in timed)
+    useful = sum(u for _, u in timed)
+    return {"path": name, "precision": precision, "steps": steps, "useful_tokens": counter.useful,
+            "computed_tokens": counter.computed, "timed_seconds": seconds,
+            "useful_tokens_per_s": useful / seconds if seconds else 0.0,
+            "peak_rss_mib": peak.peak_bytes / 2 ** 20, "eval_loss": _eval_loss(model, eval_feats, tok.pad_token_id,
+                                                                                  precision)}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny run to check the script works (numbers meaningless)")
+    parser.add_argument("--steps", type=int, default=12, help="optimiser steps per path (default 12)")
+    parser.add_argument("--loss-tolerance", type=float, default=0.05, help="allowed |eval loss c - b| in nats")
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "train_throughput.json")
+    args = parser.parse_args(argv)
+
+    import tempfile
+
+    import torch
+
+    from course_lib import fit, formatting, models, runtime
+    from course_lib.paths import data_path
+
+    rt = runtime.setup("cpu", seed=0, quiet=True)
+    precision = runtime.choose_precision("cpu")
+    steps = 3 if args.quick else args.steps
+    batch, max_len = 8, 128
+    records = [json.loads(line) for line in data_path("support", "support_clean.jsonl").read_text().splitlines()]
+    _, tok = models.load_causal_lm(verbose=False)
+    feats, report = formatting.tokenize_dataset(records, tok, max_len, system_prompt=SYSTEM)
+    eval_feats, train_feats = feats[:16 if not args.quick else 8], feats[16:]
+    n_train = batch * steps
+    train_feats = train_feats[:n_train]
+    mean_len = sum(len(f["input_ids"]) for f in train_feats) / len(train_feats)
+    packed = formatting.pack_examples(train_feats, max_len)
+    packed_batch = max(1, round(len(packed) / steps))
+    pad = tok.pad_token_id
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        paths = [
+            run_path("a_tutorial", train_feats, eval_feats, steps, "fp32",
+                     formatting.CausalCollator(pad, pad_to_multiple_of=max_len), train_feats, batch, tok, out,
+                     False, False),
+            run_path("b_tuned", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
+                     train_feats, batch, tok, out, False, True),
+            run_path("c_course", train_feats, eval_feats, steps, precision, formatting.PackedCollator(pad),
+                     packed, packed_batch, tok, out, precision == "bf16", False),
+        ]
+    shape = fit.model_shape("smollm2-135m-instruct")
+    lora = shape.layers * 8 * ((576 + 576) + (576 + 192))
+    flops_per_token = 4 * shape.matmul_params + 3 * 4 * mean_len * shape.hidden * shape.layers + 6 * lora
+    for p in paths:
+        peak = fit.measure_matmul_peak(p["precision"], "cpu")
+        p["matmul_peak_flops"] = peak
+        p["peak_fraction"] = p["useful_tokens_per_s"] * flops_per_token / peak
+    a, b, c = paths
+    result = {"paths": paths, "speedup": c["useful_tokens_per_s"] / a["useful_tokens_per_s"],
+              "speedup_vs_tuned": c["useful_tokens_per_s"] / b["useful_tokens_per_s"],
+              "loss_gap_c_minus_b": c["eval_loss"] - b["eval_loss"], "loss_tolerance": args.loss_tolerance,
+              "examples": len(train_feats), "mean_tokens": mean_len, "packed_rows": len(packed),
+              "packed_rows_per_step": packed_batch, "quick": args.quick, "threads": torch.get_num_threads(),
+              "stamp": rt.stamp()}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2, default=str))
+    for p in paths:
+        print(f"{p['path']:11s} {p['precision']}: {p['useful_tokens_per_s']:7.1f} useful tok/s, peak RSS "
+              f"{p['peak_rss_mib']:.0f} MiB, {p['peak_fraction']:.2f} of matmul peak, eval loss {p['eval_loss']:.4f}")
+    ok = abs(result["loss_gap_c_minus_b"]) <= args.loss_tolerance
+    print(f"loss check (c vs b after the same examples): gap {result['loss_gap_c_minus_b']:+.4f} nats "
+          f"({'ok' if ok else 'FAILED'})")
+    print(f"speedup={result['speedup']:.2f} speedup_vs_tuned={result['speedup_vs_tuned']:.2f} "
+          f"useful_tokens_per_s={c['useful_tokens_per_s']:.0f} peak_fraction={c['peak_fraction']:.2f}")
+    if not math.isfinite(c["eval_loss"]):
+        raise SystemExit("course path produced a non-finite loss")
+
+
+if __name__ == "__main__":
+    main()
