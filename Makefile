@@ -90,9 +90,10 @@ wheelhouse-install: | $(BIN)/python
 # data split, the system prompt and the config the later lessons expect. It also fills the model cache first, so
 # no learner waits for the one-time GGUF conversion. Outputs go to ./outputs, where `make lab` notebooks look.
 CHECKPOINT_NOTEBOOKS ?= 03_
+CHECKPOINT_DIR ?= $(CURDIR)/outputs
 
 checkpoints: $(READY)
 	@ls notebooks/$(CHECKPOINT_NOTEBOOKS)*.ipynb >/dev/null 2>&1 || { echo "error: no notebooks/$(CHECKPOINT_NOTEBOOKS)*.ipynb to train the catch-up checkpoints with"; exit 2; }
 	$(BIN)/python -m course_lib prepare-models
-	COURSE_OUTPUT_DIR="$(CURDIR)/outputs" $(BIN)/python -m course_lib run-course --profile $(PROFILE) --only $(CHECKPOINT_NOTEBOOKS)
-	@ls -d outputs/03_training/*/adapter outputs/03_training/*/model 2>/dev/null || echo "warning: no adapter or model folder under outputs/03_training/"
+	COURSE_OUTPUT_DIR="$(CHECKPOINT_DIR)" $(BIN)/python -m course_lib run-course --profile $(PROFILE) --only $(CHECKPOINT_NOTEBOOKS)
+	@ls -d "$(CHECKPOINT_DIR)"/03_training/*/adapter "$(CHECKPOINT_DIR)"/03_training/*/model 2>/dev/null || echo "warning: no adapter or model folder under $(CHECKPOINT_DIR)/03_training/"
