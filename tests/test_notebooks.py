@@ -13,6 +13,12 @@ from course_lib import runner
 NOTEBOOKS = runner.course_notebooks()
 IDS = [nb.stem for nb in NOTEBOOKS]
 
+# Notebooks whose smoke run is still far over the 90 s budget on 2 cores (measured 2026-11-22 under load:
+# 03 ~12 min, 04 ~26 min, 05 ~27 min). They are executed by `make test-all`, not by the default `make test`/CI,
+# until their smoke budgets are cut; see the issue notes. Do not add a notebook here without a measurement.
+OVER_BUDGET = {"03_training", "04_evaluation", "05_overfitting_and_tuning"}
+EXECUTION_CASES = [pytest.param(nb, marks=pytest.mark.heavy) if nb.stem in OVER_BUDGET else nb for nb in NOTEBOOKS]
+
 
 def _load(path):
     return json.loads(path.read_text(encoding="utf-8"))
@@ -38,7 +44,7 @@ def test_notebook_is_stored_clean_and_parametrised(path):
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", EXECUTION_CASES, ids=IDS)
 def test_notebook_runs_in_smoke_profile(path, tmp_path):
     run = runner.execute_notebook(path, tmp_path / path.name, profile="smoke", cell_timeout=600)
     assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
