@@ -332,3 +332,345 @@ def bias_probe(predict_proba, labels: list[str], templates=BIAS_TEMPLATES, group
     flips = table.groupby("template")["label"].nunique().gt(1).mean()
     return BiasReport(table=table, by_filler=by_filler, spread=float(by_filler.max() - by_filler.min()),
                       flip_rate=float(flips))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Loading a run (a chain of LoRA adapters) and measuring it
+# ----------------------------------------------------------------------------------------------------------------
+
+LINEAGE_FILE = "lineage.json"
+RUN_FILE = "run.json"
+
+
+def run_adapters(folder: str | os.PathLike) -> tuple[str, list[Path]]:
+    """The base model name and the adapter folders, oldest first, that make up the run in ``folder``.
+
+    A run folder is what :func:`course_lib.train.train` writes (``adapter/`` + ``metrics.json`` + ``stamp.json``)
+    and, for a retrained version, ``parents/00``, ``parents/01``, ... : the adapters of its ancestors, each trained
+    on top of the previous ones merged into the weights (``lineage.json`` lists them). Copying the ancestors'
+    adapters (a few MB each) keeps every version folder self-contained.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"run folder {folder} does not exist — pass the --out folder of `python -m course_lib "
+                          "train` or a version folder such as runs/v001")
+    lineage = folder / LINEAGE_FILE
+    if lineage.exists():
+        info = json.loads(lineage.read_text(encoding="utf-8"))
+        return info["base_model"], [folder / p for p in info["adapters"]]
+    if (folder / "adapter" / "adapter_config.json").exists():
+        base_file = folder / "adapter" / "course_base_model.txt"
+        base = base_file.read_text(encoding="utf-8").strip() if base_file.exists() else "smollm2-135m-instruct"
+        return base, [folder / "adapter"]
+    raise ConfigError(f"{folder} holds no LoRA adapter (adapter/adapter_config.json) — retraining starts from a LoRA "
+                      "run: train one with `python -m course_lib train --method lora --out DIR`")
+
+
+def load_run(folder, runtime=None):
+    """Load a run as a plain model: the base decoder with every adapter of the chain merged in, in order.
+
+    Returns ``(model, tokenizer)`` in eval mode. Merging (``W + (alpha / r) * B @ A``) makes the next adapter train
+    on top of the run's behaviour, and inference needs no peft.
+    """
+    from peft import PeftModel
+
+    from . import models
+
+    base, adapters = run_adapters(folder)
+    model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    model.eval()
+    return model, tokenizer
+
+
+def response_loss(model, tokenizer, records: list[dict], max_len: int, batch_size: int = 8,
+                  system_prompt: str | None = None) -> float:
+    """Mean negative log-likelihood per *answer* token (nats) of ``records`` — what training minimises.
+
+    Tokenized exactly as for training (:func:`course_lib.formatting.tokenize_dataset`: prompt tokens masked, the
+    answer and its EOS scored), so the number is comparable with the Trainer's ``eval_loss`` but token-weighted
+    over the whole set (independent of ``batch_size``). Lower is better; a rise on the old test set after
+    retraining is forgetting.
+    """
+    import torch
+
+    from . import formatting
+
+    features, _ = formatting.tokenize_dataset(records, tokenizer, max_len, system_prompt)
+    collate = formatting.CausalCollator(tokenizer.pad_token_id)
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for start in range(0, len(features), batch_size):
+            batch = collate(features[start:start + batch_size])
+            batch = {k: v.to(model.device) for k, v in batch.items()}
+            with torch.no_grad():
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            for row_logits, row_labels in zip(logits, batch["labels"]):
+                losses = formatting.per_token_losses(row_logits, row_labels)
+                scored = row_labels[1:] != formatting.IGNORE_INDEX
+                total += float(losses[scored].sum())
+                count += int(scored.sum())
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ConfigError("no answer tokens to score — the test records are empty or truncated away")
+    return total / count
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The retraining pipeline
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RetrainConfig:
+    """One retraining job (what ``python -m course_lib retrain`` builds from its arguments).
+
+    Attributes:
+        base: the run to start from: a folder (``train`` output or a version folder) or a version name in ``out``.
+        new_data: the new instruction records (path or list of dicts).
+        out: the versioned runs folder (``registry.json`` + ``v001``, ``v002``, ...).
+        replay: old examples added per new example (0 = new data alone; see :func:`mix_replay`).
+        old_data: the data the base was trained on (path or list): the replay pool and, held out with the same
+            seed as :func:`course_lib.train.train` holds out its eval set, the old test set that measures
+            forgetting. ``None``: the ``train_data`` recorded in the base's ``run.json``.
+        gate: the promotion rule.
+        train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA with the profile's budget).
+        test_examples: size of each test set (``None``: the profile's ``eval_examples``, else 50).
+        keep_checkpoints: keep ``checkpoints/`` in the version folder (off: they hold optimiser states, ~3x the
+            adapter's size, and a finished run does not need them).
+    """
+
+    base: str | os.PathLike
+    new_data: object
+    out: str | os.PathLike
+    replay: float = 0.0
+    old_data: object = None
+    gate: PromotionGate = field(default_factory=PromotionGate)
+    train_config: object = None
+    test_examples: int | None = None
+    keep_checkpoints: bool = False
+
+
+@dataclass
+class RetrainResult:
+    """What :func:`retrain` did: the recorded version, the gate's decision and the numbers behind it.
+
+    ``forgetting`` is the candidate's old-test loss minus the base's (nats per answer token; > 0 = forgot).
+    """
+
+    record: RunRecord
+    decision: GateDecision
+    folder: Path
+    base_metrics: dict
+    candidate_metrics: dict
+    mix: ReplayMix
+    train_summary: dict
+    model: object = field(default=None, repr=False)
+    tokenizer: object = field(default=None, repr=False)
+
+    @property
+    def forgetting(self) -> float:
+        return forgetting(self.base_metrics["old_loss"], self.candidate_metrics["old_loss"])
+
+
+def _records(source, what: str) -> tuple[list[dict], str]:
+    from .train import read_records
+
+    if isinstance(source, (str, os.PathLike)):
+        return read_records(source), str(Path(source).resolve())
+    if isinstance(source, list):
+        return list(source), f"<{len(source)} {what} records in memory>"
+    raise ConfigError(f"{what} data must be a path or a list of records, not {type(source).__name__}")
+
+
+def _resolve_base(base, registry: RunRegistry) -> Path:
+    text = str(base)
+    if _VERSION.match(text):
+        registry.get(text)  # a clear error when unknown
+        return registry.folder(text)
+    return Path(base)
+
+
+def _copy_lineage(base_folder: Path, staging: Path) -> dict:
+    """Copy the base run's adapters into ``staging/parents/NN`` and return the new lineage."""
+    base_model, adapters = run_adapters(base_folder)
+    parents = []
+    for n, adapter in enumerate(adapters):
+        target = staging / "parents" / f"{n:02d}"
+        shutil.copytree(adapter, target)
+        parents.append(str(target.relative_to(staging)))
+    return {"base_model": base_model, "adapters": [*parents, "adapter"]}
+
+
+def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
+    """Retrain the base run on new data (plus replay), evaluate old vs new, gate, and record a new version.
+
+    Steps: read and split the data (old test + new test held out) -> mix replay -> privacy check of the mixed
+    training set (:func:`training_set_pii`) -> measure the base on both test sets -> train a LoRA adapter on top of
+    the merged base -> measure the candidate -> gate -> write ``vNNN/`` (adapter, parents, metrics.json,
+    run.json, stamp.json) and update ``registry.json``. The version folder is assembled under a temporary name and
+    renamed at the end: a crash leaves no half-written version.
+    """
+    from . import runtime as runtime_mod
+    from . import train as train_mod
+
+    rt = runtime or runtime_mod.setup("auto")
+    registry = RunRegistry(config.out)
+    base_folder = _resolve_base(config.base, registry)
+    run_adapters(base_folder)  # fail early on a base that is not a LoRA run
+
+    new_records, new_source = _records(config.new_data, "new")
+    old_source = config.old_data
+    if old_source is None:
+        run_file = base_folder / RUN_FILE
+        recorded = json.loads(run_file.read_text(encoding="utf-8")).get("train_data") if run_file.exists() else None
+        if not recorded:
+            raise ConfigError(f"the base run {base_folder} does not record its training data — pass it with --old "
+                              "PATH (needed for replay and to measure forgetting on the old test set)")
+        old_source = recorded[0]
+    old_records, old_source_text = _records(old_source, "old")
+
+    n_test = config.test_examples or rt.profile.eval_examples or 50
+    new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
+    old_train, old_test = train_mod.split_records(old_records, n_test, rt.seed)
+    mix = mix_replay(new_train, old_train, config.replay, seed=rt.seed)
+    leaks = training_set_pii(mix.examples)
+    if leaks:
+        first = leaks[0]
+        raise DataError(new_source, f"{len(leaks)} training examples contain personal data (first: {first['kind']} in "
+                        f"example {first['index']})", "clean the file with course_lib.data (PII redaction) first")
+
+    train_cfg = config.train_config or train_mod.TrainConfig(method="lora", live="off")
+    if getattr(train_cfg, "method", "lora") != "lora":
+        raise ConfigError("retraining adds a LoRA adapter on top of the base run — use TrainConfig(method='lora')")
+    max_len = train_cfg.max_seq_len or rt.profile.max_seq_len
+
+    def measure(model, tokenizer) -> dict:
+        return {"old_loss": response_loss(model, tokenizer, old_test, max_len, system_prompt=train_cfg.system_prompt),
+                "new_loss": response_loss(model, tokenizer, new_test, max_len, system_prompt=train_cfg.system_prompt)}
+
+    model, tokenizer = load_run(base_folder, runtime=rt)
+    base_metrics = measure(model, tokenizer)
+
+    # The first retraining into an empty registry imports the base as v001, so the history starts with it.
+    if registry.production is None:
+        imported = registry.next_version()
+        staging = registry.root / f".{imported}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        base_model, adapters = run_adapters(base_folder)
+        lineage = {"base_model": base_model, "adapters": []}
+        for n, adapter in enumerate(adapters):
+            name = "adapter" if n == len(adapters) - 1 else f"parents/{n:02d}"
+            shutil.copytree(adapter, staging / name)
+            lineage["adapters"].append(name)
+        (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
+        (staging / RUN_FILE).write_text(json.dumps({"train_data": [old_source_text], "imported_from":
+                                                    str(base_folder.resolve())}, indent=2), encoding="utf-8")
+        rt.write_stamp(staging, extra={"metrics": base_metrics, "imported_from": str(base_folder.resolve())})
+        (staging / "metrics.json").write_text(json.dumps(base_metrics, indent=2), encoding="utf-8")
+        os.replace(staging, registry.folder(imported))
+        registry.record(RunRecord(imported, str(base_folder), base_metrics, {"source": "imported base"},
+                                  decision=["imported as the first production model"]), promote=True)
+        base_folder = registry.folder(imported)
+
+    version = registry.next_version()
+    staging = registry.root / f".{version}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        lineage = _copy_lineage(base_folder, staging)
+        result = train_mod.train(mix.examples, new_test, config=train_cfg, runtime=rt, output_dir=staging,
+                                 model=model, tokenizer=tokenizer, title=f"{version} (replay {config.replay:g})")
+        candidate_metrics = measure(result.model, tokenizer)
+        decision = config.gate.decide(candidate_metrics, base_metrics)
+        data = {"n_new": mix.n_new, "n_replayed": mix.n_replayed, "replay": mix.fraction,
+                "n_old_test": len(old_test), "n_new_test": len(new_test)}
+        parent_run = base_folder / RUN_FILE
+        history = json.loads(parent_run.read_text(encoding="utf-8")).get("train_data", []) if parent_run.exists() else []
+        run_info = {"base": str(base_folder), "train_data": [*history, new_source] if history else
+                    [old_source_text, new_source], "new_data": new_source, "old_data": old_source_text, **data}
+        (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
+        (staging / RUN_FILE).write_text(json.dumps(run_info, indent=2), encoding="utf-8")
+        metrics = {**candidate_metrics, "forgetting": forgetting(base_metrics["old_loss"], candidate_metrics["old_loss"]),
+                   "base_old_loss": base_metrics["old_loss"], "base_new_loss": base_metrics["new_loss"]}
+        (staging / "metrics.json").write_text(json.dumps({**metrics, "train": result.summary(),
+                                                          "gate": decision.reasons, "promoted": decision.promote},
+                                                         indent=2, default=str), encoding="utf-8")
+        rt.write_stamp(staging, extra={"metrics": metrics, "train": result.summary(), "data": run_info,
+                                       "gate": {"promote": decision.promote, "reasons": decision.reasons}})
+        if not config.keep_checkpoints:
+            shutil.rmtree(staging / train_mod.CHECKPOINT_DIR, ignore_errors=True)
+        os.replace(staging, registry.folder(version))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    record = registry.record(RunRecord(version, base_folder.name if base_folder.parent == registry.root
+                                       else str(base_folder), metrics, data, decision=decision.reasons),
+                             promote=decision.promote)
+    summary = result.summary()
+    summary["final_dir"] = str(registry.folder(version) / "adapter")
+    return RetrainResult(record=record, decision=decision, folder=registry.folder(version), base_metrics=base_metrics,
+                         candidate_metrics=candidate_metrics, mix=mix, train_summary=summary, model=result.model,
+                         tokenizer=tokenizer)
+
+
+def run_retrain(args) -> int:
+    """Handler of ``python -m course_lib retrain`` (the same :func:`retrain` the notebook calls)."""
+    from . import runtime as runtime_mod
+    from .train import TrainConfig
+
+    if args.profile != "auto":
+        runtime_mod.get_profile(args.profile)
+    if args.replay < 0:
+        raise ConfigError(f"--replay is {args.replay} — use a number >= 0 (0.5 = half as many old examples as new)")
+    rt = runtime_mod.setup(args.profile, args.seed)
+    config = RetrainConfig(base=args.base, new_data=args.new, out=args.out, replay=args.replay, old_data=args.old,
+                           gate=PromotionGate(rules=(GateRule("old_loss", tolerance=args.max_forgetting),
+                                                     GateRule("new_loss"))),
+                           train_config=TrainConfig(method="lora", live="off" if args.quiet else "text",
+                                                    max_steps=args.max_steps))
+    result = retrain(config, runtime=rt)
+    print(f"{result.record.version}: {result.mix.describe()}")
+    print(f"old test loss {result.base_metrics['old_loss']:.4f} -> {result.candidate_metrics['old_loss']:.4f} "
+          f"(forgetting {result.forgetting:+.4f}); new test loss {result.base_metrics['new_loss']:.4f} -> "
+          f"{result.candidate_metrics['new_loss']:.4f}")
+    print(result.decision)
+    print(f"production model: {RunRegistry(args.out).production}  ({Path(args.out) / 'registry.json'})")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Privacy: nothing personal reaches a training set
+# ----------------------------------------------------------------------------------------------------------------
+
+TEXT_FIELDS = ("instruction", "input", "output")
+
+
+def training_set_pii(examples: list[dict], known_values=(), fields=TEXT_FIELDS) -> list[dict]:
+    """Every piece of personal data found in ``examples``: ``[{"index", "field", "kind", "value"}, ...]``.
+
+    Two independent checks: :mod:`course_lib.data`'s PII detector (e-mail addresses, phone numbers, card-like
+    numbers — the same patterns its cleaning redacts), and an exact search for ``known_values`` (e.g. every value
+    planted in the raw export, from its manifest), which does not depend on the detector's patterns at all.
+    An empty list is the proof that the set is clean.
+    """
+    from . import data
+
+    known = [str(v) for v in known_values if str(v).strip()]
+    found = []
+    for index, example in enumerate(examples):
+        for name in fields:
+            text = example.get(name)
+            if not isinstance(text, str) or not text:
+                continue
+            for kind, value in data.find_pii(text):
+                found.append({"index": index, "field": name, "kind": kind, "value": value})
+            for value in known:
+                if value in text:
+                    found.append({"index": index, "field": name, "kind": "planted value", "value": value})
+    return found

@@ -71,6 +71,20 @@ def to_messages(example: dict, system_prompt: str | None = None, with_answer: bo
     return messages
 
 
+def few_shot_messages(example: dict, shots: list[dict], system_prompt: str | None = None) -> list[dict]:
+    """A prompt that shows the model worked examples first: ``[system?, user_1, assistant_1, ..., user]``.
+
+    ``shots`` are solved records (instruction/input/output) placed as earlier turns of the conversation; the
+    last message is ``example``'s question, without its answer. This is the "just prompt it" baseline that
+    fine-tuning has to beat.
+    """
+    messages = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
+    for shot in shots:
+        messages.extend(to_messages(shot))
+    messages.extend(to_messages(example, with_answer=False))
+    return messages
+
+
 class ExampleTooLong(ConfigError):
     """The prompt alone fills ``max_len``: no answer token would be left to train on."""
 

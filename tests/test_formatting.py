@@ -183,3 +183,10 @@ def test_import_is_light():
     code = "import sys, course_lib.formatting; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_few_shot_messages_puts_solved_examples_first():
+    msgs = F.few_shot_messages(EXAMPLES[2], EXAMPLES[:2], system_prompt=SYSTEM)
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert msgs[2]["content"] == EXAMPLES[0]["output"] and msgs[-1]["content"] == "Hi"
+    assert F.few_shot_messages(EXAMPLES[2], [])[0]["role"] == "user"
