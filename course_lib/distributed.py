@@ -315,10 +315,10 @@ def wait_for_everyone() -> None:
         dist.barrier()
 
 
-def sum_across_processes(values):
-    """Element-wise sum of a list of numbers over all processes (the list itself in a single process).
+def _all_reduce(values, op: str) -> list:
+    """Element-wise reduction (``op``: ``"SUM"`` or ``"MAX"``) of a list of numbers over all processes.
 
-    Every process must call it with a list of the same length. Returns a list of floats.
+    Every process must call it with a list of the same length; a single process gets its list back as floats.
     """
     values = [float(v) for v in values]
     dist = _initialized()
@@ -329,22 +329,18 @@ def sum_across_processes(values):
     # NCCL only reduces GPU tensors; gloo (CPU launches) reduces CPU tensors. float64 keeps token counts exact.
     device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    dist.all_reduce(tensor, op=getattr(dist.ReduceOp, op))
     return tensor.cpu().tolist()
+
+
+def sum_across_processes(values):
+    """Element-wise sum of a list of numbers over all processes (the list itself in a single process)."""
+    return _all_reduce(values, "SUM")
 
 
 def max_across_processes(values):
     """Element-wise maximum of a list of numbers over all processes (e.g. the slowest process's seconds)."""
-    values = [float(v) for v in values]
-    dist = _initialized()
-    if dist is None:
-        return values
-    import torch
-
-    device = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-    return tensor.cpu().tolist()
+    return _all_reduce(values, "MAX")
 
 
 def combine_throughput(throughput) -> None:
