@@ -668,8 +668,9 @@ def training_set_pii(examples: list[dict], known_values=(), fields=TEXT_FIELDS) 
             text = example.get(name)
             if not isinstance(text, str) or not text:
                 continue
-            for kind, value in data.find_pii(text):
-                found.append({"index": index, "field": name, "kind": kind, "value": value})
+            for kind, count in data.find_pii(text).items():  # a Counter: kind -> how many
+                if count:
+                    found.append({"index": index, "field": name, "kind": kind, "value": f"{count} item(s)"})
             for value in known:
                 if value in text:
                     found.append({"index": index, "field": name, "kind": "planted value", "value": value})

@@ -101,3 +101,12 @@ def test_registry_file_is_valid_json_after_each_write(tmp_path):
     state = json.loads(reg.registry_file.read_text(encoding="utf-8"))
     assert state["production"] == "v001" and state["runs"][0]["data"] == {"n_new": 3}
     assert not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_training_set_pii_finds_detector_hits_and_planted_values():
+    clean = [{"instruction": "How do I export notes?", "output": "Use File > Export."}]
+    assert continual.training_set_pii(clean) == []
+    dirty = [clean[0], {"instruction": "Mail me at jane.doe@example.com", "output": "Sure, ticket ZX-42."}]
+    found = continual.training_set_pii(dirty, known_values=["ZX-42"])
+    assert {(f["index"], f["field"]) for f in found} == {(1, "instruction"), (1, "output")}
+    assert any(f["kind"] == "planted value" and f["value"] == "ZX-42" for f in found)
