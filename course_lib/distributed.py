@@ -343,6 +343,21 @@ def max_across_processes(values):
     return _all_reduce(values, "MAX")
 
 
+def full_state_dict(model) -> dict | None:
+    """The whole, unsharded state dict of a model sharded by FSDP2, on CPU in the main process; else ``None``.
+
+    FSDP2 turns every parameter into a ``DTensor`` holding only this process's shard, so ``save_pretrained`` on
+    one process would write a fraction of each weight. This gathers the full tensors (a collective: every process
+    must call it) into CPU memory on rank 0 only (``cpu_offload``: no extra full copy on any GPU); other ranks get
+    an empty dict. For an unsharded model (one process, DDP) it returns ``None``: save the model as it is.
+    """
+    if not any(hasattr(param, "to_local") for param in model.parameters()):
+        return None
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
 def combine_throughput(throughput) -> None:
     """Turn a per-process :class:`course_lib.train.Throughput` into the whole job's, in place.
 

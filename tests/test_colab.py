@@ -117,6 +117,21 @@ def test_colab_cell_clones_and_installs_like_the_readme(path, monkeypatch):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_open_in_colab_badge_points_at_this_notebook(path, monkeypatch):
+    """The title cell carries an "Open in Colab" badge that opens this very notebook from the clone URL's repo."""
+    title = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+    links = re.findall(r"\[!\[Open In Colab\]\((\S+)\)\]\((\S+)\)", title)
+    assert len(links) == 1, f"{path.name}: the first cell needs one '[![Open In Colab](...)](...)' badge"
+    image, target = links[0]
+    assert image == "https://colab.research.google.com/assets/colab-badge.svg", f"{path.name}: badge image {image}"
+    clone_url = next(c for c in _run_cell(_install_cell(path), monkeypatch, colab=True)
+                     if c[:2] == ["git", "clone"])[-2]
+    repo = clone_url.removeprefix("https://github.com/").removesuffix(".git")
+    expected = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{path.name}"
+    assert target == expected, f"{path.name}: badge opens {target}, expected {expected}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_colab_cell_does_nothing_elsewhere(path, monkeypatch):
     before = list(sys.path)
     calls = _run_cell(_install_cell(path), monkeypatch, colab=False)

@@ -330,3 +330,21 @@ def test_uneven_split_is_refused_before_training(runs, tmp_path):
     assert 'course_lib/' not in text  # no traceback through the course's code, only the launcher's own report
     assert "loss" not in result.stdout  # not one training step
     assert not out.exists()  # nothing written
+
+
+def test_fsdp2_weight_check_and_save_see_the_whole_model(tmp_path):
+    """Under FSDP2 (2 CPU processes, torch's fully_shard on a tiny Llama with LoRA), the course's weight-change
+    check runs on each process's shard and agrees across processes, and the adapter saved from the gathered state
+    has full-size tensors equal to an unsharded replica trained on the same batch (the 2 ranks see the same batch,
+    so the averaged gradient is the replica's; float32 on one machine: equal to 1e-6)."""
+    result = _run(_torchrun(2) + [str(REPO / "tests" / "workers" / "fsdp_lora_step.py"), str(tmp_path)],
+                  timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"rank"')]
+    assert sorted(r["rank"] for r in reports) == [0, 1], result.stdout[-2000:]
+    for r in reports:
+        assert r["sharded_params"] > 0, "fully_shard left no DTensor parameter: the test would not test FSDP"
+        assert r["changed_before_step"] == 0 and r["changed_after_step"] == r["snapshotted"] > 0, r
+    main = json.loads((tmp_path / "report.json").read_text())
+    assert main["saved"] == main["expected"] > 0 and main["shapes_match"], main
+    assert main["max_abs_diff"] < 1e-6, main
