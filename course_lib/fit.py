@@ -2,7 +2,8 @@
 
 ``estimate(model, method, batch_size, seq_len, precision)`` returns a :class:`FitEstimate` with the peak memory
 split into its parts (bytes) and a predicted time per optimiser step (seconds); ``measure_peak`` runs real steps
-and measures the peak so the two can be compared (notebook 02, ``tests/test_fit.py``).
+and measures the peak so the two can be compared (notebook 02, ``tests/test_fit.py``); ``measure_peak_fresh`` does
+the same in a fresh Python process, for a clean peak from inside a notebook.
 
 Memory model (one optimiser step, AdamW, no gradient checkpointing)
 --------------------------------------------------------------------
@@ -52,7 +53,10 @@ torch and transformers are imported inside functions only.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -184,6 +188,22 @@ class FitEstimate:
         """The parts in MiB (rounded to 0.1)."""
         names = ("weights", "autocast_copies", "gradients", "optimizer", "activations", "logits", "workspace", "total")
         return {k: round(getattr(self, k) / MIB, 1) for k in names}
+
+    def peak_parts(self) -> dict:
+        """The parts alive at the peak moment, in bytes; they add up to ``total``.
+
+        At the start of backward: weights, autocast copies, optimizer states, activations, logits and the backward
+        workspace (the weight gradients do not exist yet). At the optimiser step: weights, optimizer states,
+        gradients and the optimiser temporaries (activations and logits are freed). Inference: weights,
+        activations and logits. Parts not alive at the peak are 0, so a stacked bar of these is the peak.
+        """
+        names = ("weights", "autocast_copies", "gradients", "optimizer", "activations", "logits", "workspace")
+        parts = {k: getattr(self, k) for k in names}
+        if self.peak_moment == "start of backward":
+            parts["gradients"] = 0
+        elif self.peak_moment == "optimiser step":
+            parts.update(autocast_copies=0, activations=0, logits=0)
+        return parts
 
     def explain(self) -> str:
         """One line per part, with where it comes from, then the peak and the time per step."""
@@ -441,6 +461,43 @@ def measure_peak(method: str = "lora", batch_size: int = 2, seq_len: int = 64, p
     return MeasuredPeak(method=method, precision=precision, batch_size=batch_size, seq_len=seq_len,
                         peak_bytes=int(measured), weights_bytes=int(weights),
                         seconds_per_step=sum(later) / len(later), kind=peak.kind)
+
+
+_FRESH_SCRIPT = """
+import dataclasses, json, sys
+from course_lib import fit
+kwargs = json.loads(sys.argv[1])
+print("RESULT" + json.dumps(dataclasses.asdict(fit.measure_peak(**kwargs))))
+"""
+
+
+def measure_peak_fresh(method: str = "lora", batch_size: int = 2, seq_len: int = 64, precision: str = "fp32",
+                       steps: int = 2, model: str = "smollm2-135m-instruct", lora_r: int = 8,
+                       targets=("q_proj", "v_proj"), device: str = "cpu", timeout: float = 900) -> MeasuredPeak:
+    """:func:`measure_peak` run in a fresh Python process, so the peak is clean wherever it is called from.
+
+    In a process that has already loaded models or trained, the allocator keeps freed memory and reuses it, which
+    hides part of the peak that ``measure_peak`` reads from the process's resident set (a notebook is such a
+    process). The child imports torch and loads the model again (a few seconds), trains ``steps`` steps on
+    ``device`` and reports back; :class:`RuntimeError` with the end of its error output if it fails (e.g. out of
+    memory). On CUDA the peak is ``max_memory_allocated``, which a fresh process also keeps free of other work.
+    """
+    import json
+    import subprocess
+
+    if method not in ("lora", "full"):
+        raise ConfigError(f"measure_peak_fresh trains: method must be 'lora' or 'full', not {method!r}")
+    kwargs = dict(method=method, batch_size=int(batch_size), seq_len=int(seq_len), precision=precision,
+                  steps=int(steps), model=model, lora_r=int(lora_r), targets=list(targets), device=device)
+    root = str(Path(__file__).resolve().parent.parent)  # the course checkout, importable in the child
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", _FRESH_SCRIPT, json.dumps(kwargs)], capture_output=True, text=True,
+                         timeout=timeout, env=env)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"measuring {method} B={batch_size} L={seq_len} {precision} in a fresh process failed "
+                           f"(exit {out.returncode}): {out.stderr[-1500:]}")
+    return MeasuredPeak(**json.loads(lines[-1][len("RESULT"):]))
 
 
 def run_fit(args) -> int:

@@ -449,6 +449,13 @@ class MaskView:
         parts.append("</div>")
         return "".join(parts)
 
+    def _repr_png_(self) -> bytes:
+        """A picture of the same colouring (:func:`course_lib.plotting.mask_figure`): Jupyter shows the HTML, but
+        the PNG travels in the notebook's output too, so an executed notebook can be turned into images."""
+        from .plotting import figure_png, mask_figure
+
+        return figure_png(mask_figure(self), dpi=110)
+
     def __str__(self) -> str:
         out = []
         for row in self.rows:

@@ -1,4 +1,4 @@
-"""Figures for the course: loss curves, confusion matrices, comparison bars, hyperparameter-search trials.
+"""Figures for the course: loss curves, confusion matrices, comparison bars, hyperparameter-search trials, memory.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so it works headless (tests,
 papermill, a server without a display), is shown once when it is the last value of a notebook cell, and never
@@ -220,9 +220,118 @@ def trials_plot(trials, objective: str = "value", params=None, minimize: bool = 
     return fig
 
 
+_PART_LABELS = {"weights": "weights", "autocast_copies": "autocast copies", "gradients": "gradients",
+                "optimizer": "optimizer states", "activations": "activations", "logits": "logits",
+                "workspace": "overhead"}
+
+
+def memory_breakdown(estimates: dict, measured: dict | None = None, title: str = "Peak memory, by part"):
+    """Stacked bars of predicted peak memory: one bar per :class:`~course_lib.fit.FitEstimate`, split into the parts
+    alive at its peak (``FitEstimate.peak_parts()``: they add up to the predicted peak), in GiB or MiB.
+
+    Args:
+        estimates: ``{bar label: FitEstimate}``.
+        measured: optional ``{bar label: measured peak in bytes}``, drawn as a dashed black line across that bar.
+    """
+    if not estimates:
+        raise ConfigError("no estimates to plot — pass {label: fit.estimate(...)}")
+    measured = measured or {}
+    unknown = [k for k in measured if k not in estimates]
+    if unknown:
+        raise ConfigError(f"measured peaks for {unknown} have no estimate — use the same labels as the estimates")
+    labels = list(estimates)
+    biggest = max(max(e.total for e in estimates.values()), max(measured.values(), default=0))
+    unit, scale = ("GiB", 2 ** 30) if biggest >= 2 ** 30 else ("MiB", 2 ** 20)
+    fig = _figure(3.0 + 1.3 * len(labels), 4.2)
+    ax = fig.add_subplot()
+    bottoms = [0.0] * len(labels)
+    for k, (part, name) in enumerate(_PART_LABELS.items()):
+        values = [estimates[label].peak_parts()[part] / scale for label in labels]
+        if not any(values):
+            continue
+        ax.bar(range(len(labels)), values, bottom=bottoms, label=name, color=f"C{k}")
+        bottoms = [b + v for b, v in zip(bottoms, values)]
+    for i, label in enumerate(labels):
+        top = bottoms[i]
+        if label in measured:
+            y = measured[label] / scale
+            ax.plot([i - 0.45, i + 0.45], [y, y], "k--", linewidth=2,
+                    label="measured peak" if "measured peak" not in ax.get_legend_handles_labels()[1] else None)
+            top = max(top, y)
+        ax.annotate(f"{estimates[label].total / scale:.3g}", (i, top), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels=labels, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(f"peak memory ({unit})")
+    ax.set_title(title)
+    ax.margins(y=0.12)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
 def save_figure(fig, path, dpi: int = 120) -> Path:
     """Save ``fig`` to ``path`` (folders created; format from the suffix, e.g. ``.png``); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
+
+
+def figure_png(fig, dpi: int = 90) -> bytes:
+    """``fig`` rendered as PNG bytes (for ``IPython.display.Image`` or a ``_repr_png_``)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+_MASK_COLOURS = {"trained": "#b7e4c7", "masked": "#e9ecef", "pad": "#ffffff"}
+
+
+def mask_figure(view, width_chars: int = 96, max_lines: int = 14):
+    """The label-mask visualiser (:class:`~course_lib.formatting.MaskView`) as a picture: one box per token, green
+    when the token is in the loss, grey when masked (-100), white for padding; each example starts a new line.
+
+    Args:
+        view: a ``MaskView`` (``rows``: per example, a list of ``(token_text, role)``).
+        width_chars: characters per line of the monospace layout before a line wraps.
+        max_lines: lines drawn at most (the rest is cut, with "…" on the last line).
+    """
+    lines: list[list[tuple[str, str, int]]] = []  # per line: (text, role, column)
+    for row in view.rows:
+        line, column = [], 0
+        for text, role in row:
+            shown = text.replace("\n", "↵")
+            if column + len(shown) > width_chars and line:
+                lines.append(line)
+                line, column = [], 0
+            line.append((shown, role, column))
+            column += max(1, len(shown))
+            if text.endswith("\n"):
+                lines.append(line)
+                line, column = [], 0
+        if line:
+            lines.append(line)
+        lines.append([])  # a blank line between examples
+    cut = len(lines) > max_lines
+    lines = lines[:max_lines]
+    # 8-point monospace characters are ~4.8 points (0.067 in) wide: one axis unit per character.
+    fig = _figure(0.067 * width_chars + 0.3, 0.28 * (len(lines) + 1.5))
+    ax = fig.add_subplot()
+    ax.set_xlim(0, width_chars)
+    ax.set_ylim(len(lines) + 1, -0.5)
+    ax.axis("off")
+    for y, line in enumerate(lines, start=1):
+        for text, role, x in line:
+            ax.text(x, y, text, family="monospace", fontsize=8, va="center", ha="left",
+                    color="#bbbbbb" if role == "pad" else "#000000",
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": _MASK_COLOURS[role], "edgecolor": "white",
+                          "linewidth": 0.5})
+    if cut:
+        ax.text(0, len(lines) + 0.6, "…", fontsize=9)
+    for k, (role, label) in enumerate((("trained", "trained (in the loss)"), ("masked", "masked (-100)"),
+                                       ("pad", "padding"))):
+        ax.text(30 * k, 0, label, fontsize=8, va="center", bbox={"boxstyle": "square,pad=0.2",
+                "facecolor": _MASK_COLOURS[role], "edgecolor": "#cccccc", "linewidth": 0.5})
+    return fig

@@ -2,8 +2,8 @@
 
 ``make course`` calls ``python -m course_lib run-course``: every ``notebooks/NN_*.ipynb`` is executed in order into
 ``runs/<timestamp>/`` (executed copies with their outputs), followed by ``summary.md`` / ``summary.json``: notebook,
-status, seconds, profile. The test suite uses :func:`execute_notebook` for its smoke runs, so both go through the
-same code.
+status, seconds, profile; the outputs of cells tagged ``figure:<name>`` are saved in ``runs/<timestamp>/figures/``.
+The test suite uses :func:`execute_notebook` for its smoke runs, so both go through the same code.
 """
 
 from __future__ import annotations
@@ -76,6 +76,40 @@ def execute_notebook(notebook: Path, output: Path, profile: str = "auto", parame
     return NotebookRun(notebook.name, "failed" if error else "ok", round(seconds, 1), profile, str(output), error)
 
 
+FIGURE_TAG = "figure:"
+
+
+def export_figures(executed: Path, folder: Path) -> list[Path]:
+    """Save the outputs of an executed notebook's cells tagged ``figure:<name>`` as files in ``folder``.
+
+    A cell's PNG output becomes ``<name>.png`` (several: ``<name>-2.png``, ...); a cell without an image but with a
+    text result (a table's plain-text form) becomes ``<name>.txt``. This is how the README's pictures are made from
+    a ``make course`` run. Returns the files written (none for a notebook without such tags).
+    """
+    import base64
+
+    cells = json.loads(Path(executed).read_text(encoding="utf-8")).get("cells", [])
+    written = []
+    for cell in cells:
+        names = [t[len(FIGURE_TAG):] for t in cell.get("metadata", {}).get("tags", []) if t.startswith(FIGURE_TAG)]
+        if not names:
+            continue
+        bundles = [o.get("data", {}) for o in cell.get("outputs", []) if o.get("data")]
+        images = [b["image/png"] for b in bundles if "image/png" in b]
+        folder.mkdir(parents=True, exist_ok=True)
+        if images:
+            for k, image in enumerate(images, 1):
+                path = folder / (f"{names[0]}.png" if k == 1 else f"{names[0]}-{k}.png")
+                path.write_bytes(base64.b64decode("".join(image) if isinstance(image, list) else image))
+                written.append(path)
+        elif bundles and "text/plain" in bundles[-1]:
+            text = bundles[-1]["text/plain"]
+            path = folder / f"{names[0]}.txt"
+            path.write_text("".join(text) if isinstance(text, list) else text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
 def summary_markdown(runs: list[NotebookRun], header: str) -> str:
     lines = [header, "", "| notebook | status | seconds | profile |", "|---|---|---:|---|"]
     lines += [f"| {r.notebook} | {r.status} | {r.seconds:.1f} | {r.profile} |" for r in runs]
@@ -103,6 +137,8 @@ def run_course(profile: str = "auto", out_root: Path | None = None, only: list[s
         run = execute_notebook(notebook, out_dir / notebook.name, profile=resolved, progress=True)
         print(f"    {run.status} in {run.seconds:.1f} s" + (f" — {run.error}" if run.error else ""), flush=True)
         runs.append(run)
+        if Path(run.output).exists():
+            export_figures(Path(run.output), out_dir / "figures")
     header = f"# Course run {stamp} (profile {resolved})"
     text = summary_markdown(runs, header)
     (out_dir / "summary.md").write_text(text, encoding="utf-8")

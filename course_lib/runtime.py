@@ -59,6 +59,10 @@ class Profile:
             LoRA run (little data, many epochs); every fix is compared with it.
         search_trials: trials per Optuna sampler (grid and random) in lesson 05's hyperparameter search.
 
+    Continuous learning (lesson 07, ``python -m course_lib retrain``):
+        retrain_steps: optimiser steps of one retraining run on new data (+ replay); the same with and without
+            replay, so their forgetting is compared at equal cost.
+
     Precision:
         precision: ``"auto"`` lets :func:`choose_precision` decide from the hardware, or force
             ``"fp32"``/``"bf16"``/``"fp16"``.
@@ -90,6 +94,7 @@ class Profile:
     overfit_examples: int = 16
     overfit_epochs: int = 6
     search_trials: int = 4
+    retrain_steps: int = 32
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -99,7 +104,8 @@ PROFILES: dict[str, Profile] = {
         description="tests/CI: real model, a handful of steps, seq <= 64, fp32",
         max_seq_len=64, train_examples=32, eval_examples=8, epochs=1, max_steps=4, batch_size=4, grad_accum=1,
         learning_rate=5e-4, full_learning_rate=5e-5, eval_steps=2, save_steps=2, logging_steps=1,
-        max_new_tokens=12, probe_examples=64, overfit_examples=4, overfit_epochs=5, search_trials=2,
+        max_new_tokens=12, probe_examples=64, overfit_examples=3, overfit_epochs=4, search_trials=2,
+        retrain_steps=4,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -411,9 +417,10 @@ def setup(profile: str = "auto", seed: int = 0, threads: int | None = None, quie
     """
     import torch
 
-    from .notebook import install_friendly_errors
+    from .notebook import install_friendly_errors, show_figures_inline
 
     install_friendly_errors()  # in a notebook, course errors show as one line instead of a traceback
+    show_figures_inline()  # and the course's figures as pictures, not "<Figure size ...>"
     # Fail on a bad profile name before any slow work.
     if str(profile).strip().lower() != "auto":
         get_profile(profile)

@@ -79,7 +79,8 @@ class TrainConfig:
     Bookkeeping: eval_steps / save_steps / logging_steps (optimiser steps), save_total_limit (checkpoints kept),
         early_stopping_patience (stop after this many evaluations without a lower eval loss; ``None`` = off),
         save_final (write the final adapter/model folder), live (``"auto"``: figure in Jupyter, text elsewhere;
-        ``"text"``, ``"plot"`` or ``"off"``).
+        ``"text"``, ``"plot"`` or ``"off"``), eval_at_start (measure the eval loss before the first step,
+        ``metrics["eval_loss_start"]``; runs that share their base model and eval set can measure it once).
     """
 
     method: str = "lora"
@@ -108,6 +109,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     save_final: bool = True
     live: str = "auto"
+    eval_at_start: bool = True
 
     def resolve(self, profile) -> "TrainConfig":
         """A copy with every ``None`` filled from ``profile`` (a :class:`course_lib.runtime.Profile`), validated."""
@@ -403,10 +405,10 @@ def _callbacks_module():
         def _draw(self, state):
             from IPython.display import Image, display
 
-            from .plotting import loss_curves
+            from .plotting import figure_png, loss_curves
 
             fig = loss_curves(state.log_history, title=f"{self.title}: step {state.global_step}/{state.max_steps}")
-            png = _figure_png(fig)
+            png = figure_png(fig)
             if self._handle is None:
                 self._handle = display(Image(data=png), display_id=True)
             else:
@@ -445,14 +447,6 @@ def _in_jupyter_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _figure_png(fig) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Models: LoRA or full, weight-change check, save / merge / reload
 # ----------------------------------------------------------------------------------------------------------------
@@ -483,30 +477,44 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
     return get_peft_model(model, lora)
 
 
+def _local_values(param):
+    """This process's values of a parameter, flattened: its own shard under FSDP2 (a ``DTensor``), else all."""
+    return (param.to_local() if hasattr(param, "to_local") else param).detach().reshape(-1)
+
+
 def _snapshot(model, per_tensor: int = 64) -> dict:
-    """A fixed sample of ``per_tensor`` values from every trainable tensor (cheap even for full fine-tuning)."""
+    """A fixed sample of ``per_tensor`` values from every trainable tensor (cheap even for full fine-tuning).
+
+    Under FSDP2 each process samples its own shard (a process may hold none of a small tensor).
+    """
     import torch
 
     generator = torch.Generator().manual_seed(0)
     snap = {}
     for name, param in model.named_parameters():
-        if param.requires_grad:
-            flat = param.detach().reshape(-1)
+        flat = _local_values(param)
+        if param.requires_grad and flat.numel():
             index = torch.randint(0, flat.numel(), (min(per_tensor, flat.numel()),), generator=generator)
             snap[name] = (index, flat[index.to(flat.device)].float().cpu().clone())
     return snap
 
 
 def _changed_tensors(model, snap: dict) -> int:
-    """How many of the snapshotted tensors differ from the snapshot now."""
+    """How many of the snapshotted tensors differ from the snapshot now (the most any process saw).
+
+    With several processes every one must call it (it is a collective): under FSDP2 a change may show only in
+    another process's shard.
+    """
     import torch
+
+    from . import distributed
 
     params = dict(model.named_parameters())
     changed = 0
     for name, (index, before) in snap.items():
-        now = params[name].detach().reshape(-1)[index.to(params[name].device)].float().cpu()
-        changed += int(not torch.equal(now, before))
-    return changed
+        flat = _local_values(params[name])
+        changed += int(not torch.equal(flat[index.to(flat.device)].float().cpu(), before))
+    return int(distributed.max_across_processes([changed])[0])
 
 
 def trainable_state(model) -> dict:
@@ -526,17 +534,19 @@ def _replace_folder(staging: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
-def save_trained(model, tokenizer, folder) -> Path:
+def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Path:
     """Save a trained model atomically: the LoRA adapter only (a few MB) for a ``PeftModel``, else the whole model.
 
     Writes to a temporary sibling and renames, so an interrupted save never leaves a half-written folder.
+    ``state_dict``: the weights to write instead of the model's own, e.g. the gathered copy of a model sharded by
+    FSDP2 (:func:`course_lib.distributed.full_state_dict`), whose own tensors are only this process's shards.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    model.save_pretrained(staging)
+    model.save_pretrained(staging, **({"state_dict": state_dict} if state_dict is not None else {}))
     tokenizer.save_pretrained(staging)
     _replace_folder(staging, folder)
     return folder
@@ -791,7 +801,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     resume_from = latest_checkpoint(out) if resume else None
     if resume_from is not None and config_path.exists():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
-        cosmetic = ("live", "save_final")  # may differ between the crashed run and its resumption
+        cosmetic = ("live", "save_final", "eval_at_start")  # may differ between a crashed run and its resumption
         same = {k: v for k, v in saved.get("config", {}).items() if k not in cosmetic} == {
             k: v for k, v in cfg.to_dict().items() if k not in cosmetic}
         if not same or saved.get("seed") != rt.seed:
@@ -835,7 +845,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
             shutil.rmtree(ckpt_dir)
         _write_json(config_path, {"config": cfg.to_dict(), "seed": rt.seed, "profile": rt.profile.name})
     metrics: dict = {}
-    if eval_rows and resume_from is None:
+    if eval_rows and resume_from is None and cfg.eval_at_start:
         metrics["eval_loss_start"] = _finite(trainer.evaluate()["eval_loss"])
         trainer.state.log_history.clear()  # the curve starts at step 0 with training; keep the number aside
 
@@ -860,9 +870,12 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
         metrics["eval_loss"] = _finite(evals[-1])
 
     final_dir = stamp_path = None
+    # Under FSDP2 each process holds a shard of every weight: gather them (every process takes part) for rank 0.
+    gathered = distributed.full_state_dict(trainer.model) if cfg.save_final else None
     if main:
         if cfg.save_final:
-            final_dir = save_trained(trainer.model, tokenizer, out / ("adapter" if cfg.method == "lora" else "model"))
+            final_dir = save_trained(trainer.model, tokenizer, out / ("adapter" if cfg.method == "lora" else "model"),
+                                     state_dict=gathered)
             if cfg.method == "lora":
                 (final_dir / "course_base_model.txt").write_text(rt.profile.decoder + "\n", encoding="utf-8")
         _write_json(out / "history.json", trainer.state.log_history)
@@ -881,6 +894,95 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
         result.stamp_path = stamp_path
     result.model.eval()
     return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reusing an earlier lesson's run
+# ----------------------------------------------------------------------------------------------------------------
+
+def find_saved_run(folder, method: str = "lora", profile: str | None = None) -> Path | None:
+    """The final ``adapter/`` (LoRA) or ``model/`` (full) folder of a finished :func:`train` run in ``folder``.
+
+    Returns ``None`` when there is none, when ``train_config.json`` is missing, when the run used another method,
+    or (with ``profile``) when it was trained in another profile: a smoke adapter (4 steps) must not stand in for
+    a cpu one, nor the reverse.
+    """
+    folder = Path(folder)
+    final = folder / ("adapter" if method == "lora" else "model")
+    config_file = folder / "train_config.json"
+    if not final.is_dir() or not config_file.exists():
+        return None
+    try:
+        saved = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if saved.get("config", {}).get("method") != method:
+        return None
+    if profile is not None and saved.get("profile") != profile:
+        return None
+    return final
+
+
+@dataclass
+class TrainedModel:
+    """A fine-tuned model ready to use, reused from an earlier run or trained now (:func:`reuse_or_train`).
+
+    Attributes:
+        model / tokenizer: in eval mode.
+        source: ``"reused"`` or ``"trained"``.
+        run_dir: the run folder (``train_config.json``, ``metrics.json``, ``history.json``).
+        system_prompt: the system message the model was trained with (prompt it the same way).
+        seconds: wall-clock training time of that run (``None`` if it was not recorded).
+        steps: optimiser steps of that run; ``examples_per_step``: batch size x gradient accumulation.
+        log_history: the run's Trainer log (empty if not recorded).
+    """
+
+    model: object = field(repr=False)
+    tokenizer: object = field(repr=False)
+    source: str
+    run_dir: Path
+    system_prompt: str | None
+    seconds: float | None
+    steps: int | None
+    examples_per_step: int
+    log_history: list = field(default_factory=list, repr=False)
+
+    @property
+    def seconds_per_step(self) -> float | None:
+        return self.seconds / self.steps if self.seconds and self.steps else None
+
+
+def reuse_or_train(saved_run_dir, train_records, eval_records=None, config: TrainConfig | None = None, runtime=None,
+                   output_dir=None, reuse: bool = True, title: str | None = None) -> TrainedModel:
+    """Load the model an earlier lesson saved in ``saved_run_dir`` when it fits, else train one now.
+
+    It fits when :func:`find_saved_run` finds a finished run there with ``config.method`` in the runtime's
+    profile. Otherwise :func:`train` runs on ``train_records`` / ``eval_records`` with ``config`` into
+    ``output_dir`` (pass ``eval_records=[]`` to skip evaluation and save time). ``reuse=False`` always trains.
+    """
+    from . import runtime as runtime_mod
+
+    rt = runtime or runtime_mod.setup("auto")
+    cfg = config or TrainConfig()
+    final = find_saved_run(saved_run_dir, cfg.method, rt.profile.name) if reuse else None
+    if final is not None:
+        run_dir = final.parent
+        saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))["config"]
+        metrics_file, history_file = run_dir / "metrics.json", run_dir / "history.json"
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
+        history = json.loads(history_file.read_text(encoding="utf-8")) if history_file.exists() else []
+        model, tokenizer = load_trained(final, runtime=rt)
+        return TrainedModel(model=model, tokenizer=tokenizer, source="reused", run_dir=run_dir,
+                            system_prompt=saved.get("system_prompt"), seconds=metrics.get("seconds"),
+                            steps=metrics.get("steps"),
+                            examples_per_step=int(saved.get("batch_size", 1)) * int(saved.get("grad_accum", 1)),
+                            log_history=history)
+    result = train(train_records, eval_records, config=cfg, runtime=rt, output_dir=output_dir, title=title)
+    return TrainedModel(model=result.model, tokenizer=result.tokenizer, source="trained", run_dir=result.output_dir,
+                        system_prompt=result.config.get("system_prompt"), seconds=result.seconds,
+                        steps=result.metrics.get("steps"),
+                        examples_per_step=int(result.config["batch_size"]) * int(result.config["grad_accum"]),
+                        log_history=result.log_history)
 
 
 # ----------------------------------------------------------------------------------------------------------------

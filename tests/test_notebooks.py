@@ -51,3 +51,7 @@ def test_notebook_runs_in_smoke_profile(path, tmp_path):
     executed = _load(tmp_path / path.name)
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    # A figure must reach the reader as a picture: a bare "<Figure size ...>" text means no PNG was rendered.
+    bare = [i for i, c in enumerate(executed["cells"]) for o in c.get("outputs", [])
+            if "<Figure size" in "".join(o.get("data", {}).get("text/plain", "")) and "image/png" not in o["data"]]
+    assert not bare, f"{path.name}: cells {bare} show a figure as text, not as a picture"

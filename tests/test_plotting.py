@@ -77,3 +77,42 @@ def test_trials_plot_from_optuna_study():
     study.optimize(lambda t: (t.suggest_float("x", -1, 1)) ** 2, n_trials=5)
     fig = plotting.trials_plot(study)
     assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()[0].get_ydata()) == 5
+
+
+def test_mask_figure_draws_every_token_in_its_role_colour():
+    from course_lib.formatting import MaskView
+
+    view = MaskView([[("<|im_start|>", "masked"), ("user\n", "masked"), ("Hi", "masked"), ("Hello", "trained"),
+                      ("<|im_end|>", "trained"), ("<pad>", "pad")]])
+    fig = plotting.mask_figure(view)
+    boxes = {t.get_text(): t.get_bbox_patch().get_facecolor() for t in fig.axes[0].texts if t.get_bbox_patch()}
+    from matplotlib.colors import to_rgba
+
+    assert boxes["Hello"] == to_rgba("#b7e4c7") and boxes["<|im_end|>"] == to_rgba("#b7e4c7")
+    assert boxes["Hi"] == to_rgba("#e9ecef") and boxes["<pad>"] == to_rgba("#ffffff")
+    assert "user↵" in boxes  # a newline inside a token is drawn as ↵
+    assert view._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_course_exports_tagged_figures(tmp_path):
+    """runner.export_figures: PNGs of cells tagged figure:<name>, or their plain text when there is no image."""
+    import base64
+    import json
+
+    from course_lib import runner
+
+    png = plotting.figure_png(plotting.loss_curves(LOG))
+    cells = [
+        {"cell_type": "code", "metadata": {"tags": ["figure:loss_curve"]}, "source": "", "outputs": [
+            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode(), "text/plain": "F"}}]},
+        {"cell_type": "code", "metadata": {"tags": ["figure:table"]}, "source": "", "outputs": [
+            {"output_type": "execute_result", "data": {"text/plain": ["  a  b\n", "0 1  2"]}}]},
+        {"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+            {"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]},
+    ]
+    executed = tmp_path / "nb.ipynb"
+    executed.write_text(json.dumps({"cells": cells}))
+    written = runner.export_figures(executed, tmp_path / "figures")
+    assert sorted(p.name for p in written) == ["loss_curve.png", "table.txt"]
+    assert (tmp_path / "figures" / "loss_curve.png").read_bytes() == png
+    assert (tmp_path / "figures" / "table.txt").read_text() == "  a  b\n0 1  2"
