@@ -1,6 +1,6 @@
 """One evaluation harness for the whole course: metrics, batched generation, perplexity, comparison tables.
 
-Three families of measurement, each a few functions:
+Four families of measurement, each a few functions:
 
 * **Classification** (sentiment, intent): :func:`classification_metrics` (accuracy, macro and per-class
   precision/recall/F1 from scikit-learn), :func:`confusion_table`, :func:`predict_classes` (batched encoder
@@ -9,6 +9,8 @@ Three families of measurement, each a few functions:
   template, progress bar), then :func:`generation_metrics` — ROUGE-L (rouge-score), BLEU and chrF (sacrebleu),
   exact match and keyword match — and :func:`worst_examples` for error analysis.
 * **Language modelling**: :func:`perplexity` of a model on held-out text (pads masked, token-weighted).
+* **Fact questions** (fine-tuning vs RAG): :func:`value_match` (is the fact's value stated?),
+  :func:`fact_answer_table` (correct / stale / unsupported / invented per answer) and :func:`fact_summary`.
 
 Results of several models or adapters on one test set become one table with :func:`comparison_table`, and are
 written with :func:`save_results` (JSON + CSV, never half-written).
@@ -565,6 +567,112 @@ def save_results(results, folder, stem: str = "results") -> dict[str, Path]:
     _atomic_write(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
     _atomic_write(csv_path, csv_text)
     return {"json": json_path, "csv": csv_path}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fact questions: which facts each system gets right (fine-tuning vs retrieval)
+# ----------------------------------------------------------------------------------------------------------------
+
+def value_match(prediction: str, keywords) -> float:
+    """Fraction of ``keywords`` whose *value* the prediction states (0..1; NaN without keywords).
+
+    A keyword that contains numbers (``"3 seats"``, ``"$5.99 per month"``, ``"5 to 10 business days"``) counts as
+    found when the prediction states every one of its numbers (:func:`course_lib.retrieval.stated_values`:
+    whole numbers, so "13 seats" does not match "3 seats" — a substring test would). A keyword without a number
+    (``"Ctrl+Shift+C"``, ``"Settings > Sync"``) needs the keyword text itself, as in :func:`keyword_match`.
+    This forgives a small model that answers "The minimum is 3." without the unit the question already named
+    (:func:`keyword_match` scores that 0), and it is stricter about numbers than a substring test.
+    """
+    from .retrieval import stated_values
+
+    if isinstance(keywords, str):
+        keywords = keywords.split(";")
+    keywords = [k for k in keywords if normalize_text(k)]
+    if not keywords:
+        return float("nan")
+    text = normalize_text(prediction)
+    stated = set(stated_values(prediction))
+    found = 0
+    for keyword in keywords:
+        numbers = stated_values(keyword)
+        found += all(n in stated for n in numbers) if numbers else normalize_text(keyword) in text
+    return found / len(keywords)
+
+
+def fact_answer_table(questions: list[dict], answers, known=None, max_words: int | None = None):
+    """Score one system's answers to fact questions, one row per question.
+
+    Args:
+        questions: dicts with ``question``, ``keywords`` (the correct value(s)), ``kind`` (e.g. ``trained`` /
+            ``kb_only`` / ``changed``), optional ``qid`` and ``stale_keywords`` (the value(s) that were correct
+            before an update, e.g. a release note's ``old_value``).
+        answers: a :class:`course_lib.retrieval.SystemAnswers` (its ``hits`` are the passages shown), or a plain
+            list of answer strings (closed-book).
+        known: the whole knowledge base (documents or texts), for ``invented`` (see below).
+        max_words: the passage trim used in the prompts, so grounding counts only words the model saw.
+
+    Returns:
+        A DataFrame with ``qid``, ``kind``, ``question``, ``answer`` and per answer:
+
+        * ``correct`` — :func:`value_match` with ``keywords`` (0..1; for an updated fact, the NEW value);
+        * ``keyword`` — the strict :func:`keyword_match` (the exact keyword text, unit included);
+        * ``stale`` — 1.0 when the answer states a ``stale_keywords`` value (:func:`value_match`) and not every
+          new one (it gave the old value), 0.0 otherwise, NaN for questions without ``stale_keywords``;
+        * ``unsupported`` — :attr:`course_lib.retrieval.Grounding.unsupported`: states a number not in the
+          passages shown, or cites none of them (always true closed-book unless it abstains);
+        * ``invented`` — states a number found nowhere in ``known`` nor the question (NaN without ``known``);
+        * ``abstained``, ``values`` (numbers stated) and ``cited`` (doc ids).
+    """
+    import pandas as pd
+
+    from .retrieval import check_grounding
+
+    questions = list(questions)
+    texts = list(getattr(answers, "answers", answers))
+    hits = getattr(answers, "hits", None) or [()] * len(texts)
+    _check_same_length(questions, texts, "questions", "answers")
+    rows = []
+    for i, (q, answer, shown) in enumerate(zip(questions, texts, hits)):
+        if "question" not in q or "keywords" not in q:
+            raise ConfigError(f"question {i + 1} has no 'question' or 'keywords' field — give every fact question "
+                              "both (see data/support/fact_questions.jsonl)")
+        correct = value_match(answer, q["keywords"])
+        stale_keys = q.get("stale_keywords") or []
+        stale = float("nan")
+        if stale_keys:
+            stale = float(value_match(answer, stale_keys) > 0 and not correct >= 1)
+        g = check_grounding(answer, shown, q["question"], known=known, max_words=max_words)
+        rows.append({"qid": q.get("qid", i + 1), "kind": q.get("kind", "all"), "question": q["question"],
+                     "answer": answer, "correct": correct, "keyword": keyword_match(answer, q["keywords"]),
+                     "stale": stale, "unsupported": float(g.unsupported),
+                     "invented": float(bool(g.invented_values)) if known is not None else float("nan"),
+                     "abstained": float(g.abstained), "values": list(g.values), "cited": list(g.cited)})
+    return pd.DataFrame(rows)
+
+
+def fact_summary(tables: dict, kinds=None):
+    """One row per system from :func:`fact_answer_table` results (``{system name: table}``).
+
+    Columns: ``acc <kind>`` (mean ``correct`` per question kind, in ``kinds`` order; default: order of first
+    appearance), ``stale`` (mean over questions that have stale keywords: answered the OLD value),
+    ``strict keywords`` (mean strict ``keyword`` match over all questions), then the shares of ``unsupported``,
+    ``invented`` and ``abstained`` answers over all questions, and ``n`` questions. All shares are 0..1.
+    """
+    import pandas as pd
+
+    if not tables:
+        raise ConfigError("no answer tables to summarise — pass {system name: fact_answer_table(...)}")
+    rows = {}
+    for name, table in tables.items():
+        order = list(kinds) if kinds is not None else list(dict.fromkeys(table["kind"]))
+        row = {f"acc {kind}": float(table.loc[table["kind"] == kind, "correct"].mean()) for kind in order}
+        row["stale"] = float(table["stale"].mean())  # NaN rows (no stale keywords) are skipped
+        row["strict keywords"] = float(table["keyword"].mean())
+        for column in ("unsupported", "invented", "abstained"):
+            row[column] = float(table[column].mean())
+        row["n"] = len(table)
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
 
 
 # ----------------------------------------------------------------------------------------------------------------

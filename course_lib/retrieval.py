@@ -14,6 +14,11 @@ The pieces, in the order a notebook uses them:
 6. :func:`retrieval_metrics` — recall@k and mean reciprocal rank against the gold ``doc_id`` of labelled questions.
 7. :meth:`EmbeddingIndex.upsert` — replace or add documents (e.g. release notes v2); the returned
    :class:`UpdateReport` times the re-embedding: the whole cost of "updating a fact" in a RAG system.
+   :func:`release_edits` turns release notes into sentence edits for :func:`revise_documents`.
+8. :func:`answer_questions` — one system's answers to a question set, closed-book or with retrieval, timed
+   (:class:`SystemAnswers`).
+9. :func:`check_grounding` — is an answer supported by the passages it was shown? (numbers it states, citations,
+   abstentions: :class:`Grounding`).
 
 torch and sentence-transformers are imported only inside the encoder loader, never at module import.
 """
@@ -306,6 +311,11 @@ class EmbeddingIndex:
         return UpdateReport(added=[i for i in ids if i not in existing], replaced=[i for i in ids if i in existing],
                             chunks_embedded=len(new_chunks), seconds=time.perf_counter() - start)
 
+    def copy(self) -> "EmbeddingIndex":
+        """An independent copy (its own chunk list and embedding matrix): update one, keep the other as it was."""
+        return EmbeddingIndex(chunks=list(self.chunks), embeddings=self.embeddings.copy(),
+                              encoder_name=self.encoder_name, config=self.config)
+
     def remove(self, doc_ids: list[str]) -> int:
         """Drop every chunk of ``doc_ids``; returns how many chunks were removed."""
         drop = set(doc_ids)
@@ -455,6 +465,38 @@ class RetrievalReport:
         return {**{f"recall@{k}": v for k, v in self.recall_at.items()}, "mrr": self.mrr, "n": self.n_questions}
 
 
+def _gold_ids(question: dict, gold_key: str, known: set) -> set:
+    value = question.get(gold_key)
+    ids = [value] if isinstance(value, str) else list(value or [])
+    return {i for i in ids if i in known}
+
+
+def _report(index: EmbeddingIndex, questions: list[dict], vectors: np.ndarray, ks: list[int],
+            gold_key: str) -> RetrievalReport:
+    """Recall@k and MRR for ``questions`` whose query embeddings are the rows of ``vectors``."""
+    known = set(index.doc_ids)
+    usable = [i for i, q in enumerate(questions) if _gold_ids(q, gold_key, known)]
+    if not usable:
+        raise ConfigError(f"none of the {len(questions)} questions has a {gold_key!r} found in the index — "
+                          "check that the questions and the knowledge base belong together")
+    hits = index.search_vectors(vectors[usable], k=max(ks))
+    ranks = []
+    for i, found in zip(usable, hits):
+        gold = _gold_ids(questions[i], gold_key, known)
+        ranks.append(next((h.rank for h in found if h.doc_id in gold), None))
+    n = len(ranks)
+    recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
+    mrr = sum(1.0 / r for r in ranks if r is not None) / n
+    return RetrievalReport(recall_at=recall, mrr=mrr, n_questions=n, skipped=len(questions) - n, ranks=ranks)
+
+
+def _check_ks(ks) -> list[int]:
+    ks = sorted(set(int(k) for k in ks))
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"ks is {ks} — give positive cut-offs such as (1, 3, 5)")
+    return ks
+
+
 def retrieval_metrics(index: EmbeddingIndex, encoder, questions: list[dict], ks=(1, 3, 5),
                       question_key: str = "question", gold_key: str = "doc_id") -> RetrievalReport:
     """Recall@k and MRR of ``index`` on ``questions`` (dicts with a question and its gold document id).
@@ -463,26 +505,217 @@ def retrieval_metrics(index: EmbeddingIndex, encoder, questions: list[dict], ks=
     the revised document stating the same fact); the rank is that of the first gold document retrieved. Questions
     whose gold ids are empty or all absent from the index are skipped and counted in ``skipped``.
     """
-    ks = sorted(set(int(k) for k in ks))
-    if not ks or ks[0] < 1:
-        raise ConfigError(f"ks is {ks} — give positive cut-offs such as (1, 3, 5)")
-    known = set(index.doc_ids)
+    ks = _check_ks(ks)
+    vectors = embed_texts(encoder, [q[question_key] for q in questions]) if questions else np.zeros((0, index.dim))
+    return _report(index, list(questions), vectors, ks, gold_key)
 
-    def gold_ids(q) -> set:
-        value = q.get(gold_key)
-        ids = [value] if isinstance(value, str) else list(value or [])
-        return {i for i in ids if i in known}
 
-    usable = [q for q in questions if gold_ids(q)]
-    if not usable:
-        raise ConfigError(f"none of the {len(questions)} questions has a {gold_key!r} found in the index — "
-                          "check that the questions and the knowledge base belong together")
-    hits = index.search(encoder, [q[question_key] for q in usable], k=max(ks))
-    ranks = []
-    for q, found in zip(usable, hits):
-        gold = gold_ids(q)
-        ranks.append(next((h.rank for h in found if h.doc_id in gold), None))
-    n = len(ranks)
-    recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
-    mrr = sum(1.0 / r for r in ranks if r is not None) / n
-    return RetrievalReport(recall_at=recall, mrr=mrr, n_questions=n, skipped=len(questions) - n, ranks=ranks)
+def retrieval_metrics_by(index: EmbeddingIndex, encoder, questions: list[dict], by: str = "kind", ks=(1, 3, 5),
+                         question_key: str = "question", gold_key: str = "doc_id"):
+    """:func:`retrieval_metrics` per group of questions (e.g. per fact ``kind``), the questions embedded once.
+
+    Returns a DataFrame indexed by the values of ``questions[i][by]`` (order of first appearance) with columns
+    ``recall@k`` for each k, ``mrr`` and ``n`` (questions scored in the group).
+    """
+    import pandas as pd
+
+    ks = _check_ks(ks)
+    questions = list(questions)
+    if not questions:
+        raise ConfigError("no questions to score — pass at least one question with a gold document id")
+    vectors = embed_texts(encoder, [q[question_key] for q in questions])
+    rows = {}
+    for group in dict.fromkeys(q.get(by) for q in questions):
+        members = [i for i, q in enumerate(questions) if q.get(by) == group]
+        rows[group] = _report(index, [questions[i] for i in members], vectors[members], ks, gold_key).as_row()
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(by)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Updating facts: from release notes to knowledge-base edits
+# ----------------------------------------------------------------------------------------------------------------
+
+def release_edits(facts: list[dict], release_notes: list[dict]) -> list[dict]:
+    """The knowledge-base edits that bring stale documents in line with release notes.
+
+    Args:
+        facts: records ``{"fact_id", "doc_id", "statement", ...}`` (``data/support/facts.jsonl``): where each fact
+            is stated, and the sentence as the knowledge base writes it.
+        release_notes: records with ``changes``: lists of ``{"fact_id", "old_value", "new_value", "statement"}``
+            (``data/support/release_notes_v2.jsonl``). A change with ``old_value`` ``None`` is a new feature: it
+            has no stale sentence, so it produces no edit.
+
+    Returns:
+        ``[{"doc_id", "old", "new", "fact_id"}]`` for :func:`revise_documents`: replace the fact's old sentence by
+        the release note's new one. Raises :class:`ConfigError` when a changed fact is not in ``facts``.
+    """
+    by_id = {f["fact_id"]: f for f in facts}
+    edits = []
+    for note in release_notes:
+        for change in note.get("changes") or []:
+            if change.get("old_value") is None:
+                continue
+            fact = by_id.get(change["fact_id"])
+            if fact is None:
+                raise ConfigError(f"release note {note.get('doc_id')} changes fact {change['fact_id']!r}, which "
+                                  "facts.jsonl does not list — add the fact (with its doc_id and statement)")
+            edits.append({"doc_id": fact["doc_id"], "old": fact["statement"], "new": change["statement"],
+                          "fact_id": fact["fact_id"]})
+    return edits
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Answering a question set: closed-book or with retrieval
+# ----------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class SystemAnswers:
+    """One system's answers to a question set, with what it retrieved and how long it took.
+
+    Attributes:
+        name: label for tables (``"base"``, ``"RAG"`` ...).
+        answers: one generated answer per question, in order.
+        hits: per question, the passages shown to the model (``None`` for a closed-book system).
+        seconds: wall time of retrieval plus generation for the whole set.
+        retrieval_seconds: the part of ``seconds`` spent embedding the questions and searching the index.
+        batch_size: questions generated together; the latency per answer below is measured at this batch size.
+    """
+
+    name: str
+    answers: list[str]
+    hits: list[list[Hit]] | None
+    seconds: float
+    retrieval_seconds: float = 0.0
+    batch_size: int = 1
+
+    @property
+    def seconds_per_answer(self) -> float:
+        """Mean wall seconds per answer (batched generation: a batch's time divided by its answers)."""
+        return self.seconds / len(self.answers) if self.answers else float("nan")
+
+
+def answer_questions(model, tokenizer, questions: list[str], index: EmbeddingIndex | None = None, encoder=None,
+                     k: int = 3, system: str | None = None, max_new_tokens: int = 48, batch_size: int = 8,
+                     max_words: int | None = None, name: str = "model") -> SystemAnswers:
+    """Answer ``questions`` greedily, closed-book (``index=None``) or with the top-``k`` passages of ``index``.
+
+    Closed-book prompts are ``[system?, user question]`` (:func:`plain_messages`); retrieval prompts are
+    :func:`build_rag_messages` with ``system`` (default :data:`RAG_SYSTEM_PROMPT`) and passages trimmed to
+    ``max_words`` words. Generation is :func:`course_lib.evaluation.generate_answers` (batched, greedy).
+    """
+    from .evaluation import generate_answers
+
+    questions = [str(q) for q in questions]
+    if not questions:
+        raise ConfigError("no questions to answer — pass at least one question")
+    start = time.perf_counter()
+    hits = None
+    if index is None:
+        prompts = [plain_messages(q, system) for q in questions]
+    else:
+        if encoder is None:
+            raise ConfigError("answering with retrieval needs the index's encoder — pass encoder= (the "
+                              f"{index.encoder_name} sentence encoder that built the index)")
+        hits = index.search(encoder, questions, k=k)
+        prompts = [build_rag_messages(q, h, system=system or RAG_SYSTEM_PROMPT, max_words=max_words)
+                   for q, h in zip(questions, hits)]
+    retrieval_seconds = time.perf_counter() - start if hits is not None else 0.0
+    answers = generate_answers(model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                               progress=False)
+    return SystemAnswers(name=name, answers=answers, hits=hits, seconds=time.perf_counter() - start,
+                         retrieval_seconds=retrieval_seconds, batch_size=batch_size)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Grounding: is an answer supported by the passages it was shown?
+# ----------------------------------------------------------------------------------------------------------------
+
+# A number: digits with inner '.', ',' or ':' ("4.99", "1,000", "8:00"); not glued to a letter or a dot before it
+# ("iOS17", "v2" and "mp3" are names, not stated values).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,:]\d+)*")
+_ABSTAIN = re.compile(r"\b(?:don't|do not|dont) know\b|\bnot (?:in|mentioned in|stated in) the passages\b")
+
+
+def stated_values(text: str) -> list[str]:
+    """The numbers an answer states, in order of first appearance, normalised so equal values compare equal.
+
+    Citations like ``[kb-02]`` are removed first (their digits are ids, not values). ``"$4.99"`` -> ``"4.99"``,
+    ``"1,000"`` -> ``"1000"``, ``"8.00"`` -> ``"8"``; times such as ``"8:00"`` stay as written. Menu paths,
+    shortcuts and names carry no number and are not extracted: this catches invented *numbers* (prices, limits,
+    days, versions), the commonest and most checkable kind of unsupported claim.
+    """
+    text = _CITATION.sub(" ", str(text))
+    values = []
+    for raw in _NUMBER.findall(text):
+        value = raw.replace(",", "")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".") or "0"
+        values.append(value)
+    return list(dict.fromkeys(values))
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """How well one answer is supported by the passages shown with its question.
+
+    Attributes:
+        values: numbers the answer states (:func:`stated_values`).
+        unsupported_values: those found neither in the passages shown nor in the question.
+        invented_values: those found nowhere in the whole knowledge base (``known``) nor the question; empty when
+            no knowledge base was given. Comparable across closed-book and retrieval systems.
+        cited: document ids the answer cites as ``[doc_id]``.
+        cites_shown: at least one cited id is a passage that was shown.
+        abstained: the answer declines ("I don't know", "not in the passages").
+
+    An answer is **unsupported** (:attr:`unsupported`) when it does not abstain and either states a number that
+    is not in the passages shown (or the question), or cites none of the passages shown. A closed-book answer is
+    shown no passages, so every closed-book answer that does not abstain is unsupported by this definition: it
+    may be right, but nothing the user can check backs it.
+    """
+
+    values: tuple[str, ...]
+    unsupported_values: tuple[str, ...]
+    invented_values: tuple[str, ...]
+    cited: tuple[str, ...]
+    cites_shown: bool
+    abstained: bool
+
+    @property
+    def unsupported(self) -> bool:
+        return not self.abstained and (bool(self.unsupported_values) or not self.cites_shown)
+
+
+def check_grounding(answer: str, passages=(), question: str = "", known=None,
+                    max_words: int | None = None) -> Grounding:
+    """Check ``answer`` against the ``passages`` shown with ``question`` (see :class:`Grounding`).
+
+    Args:
+        answer: the generated answer.
+        passages: what the model was shown: :class:`Hit` objects (their doc ids count as citable) or plain
+            strings. Empty for a closed-book answer.
+        question: the question (numbers it contains are not counted as unsupported).
+        known: optional texts of the whole knowledge base (strings or :class:`Document` objects), for
+            :attr:`Grounding.invented_values`.
+        max_words: the trim used in the prompt (:func:`format_passages`): only the words the model saw count.
+    """
+    texts, shown_ids = [], set()
+    for passage in passages:
+        if isinstance(passage, Hit):
+            words = passage.chunk.text.split()
+            texts.append(f"{passage.chunk.title}. {' '.join(words[:max_words] if max_words else words)}")
+            shown_ids.add(passage.doc_id)
+        else:
+            texts.append(str(passage))
+    values = stated_values(answer)
+    from_question = set(stated_values(question))
+    evidence = set(stated_values(" ".join(texts))) | from_question
+    unsupported = tuple(v for v in values if v not in evidence)
+    invented: tuple[str, ...] = ()
+    if known is not None:
+        corpus = " ".join(f"{d.title}. {d.text}" if isinstance(d, Document) else str(d) for d in known)
+        known_values = set(stated_values(corpus)) | from_question
+        invented = tuple(v for v in values if v not in known_values)
+    cited = tuple(cited_doc_ids(answer))
+    normal = " ".join(str(answer).replace("\u2019", "'").lower().split())
+    return Grounding(values=tuple(values), unsupported_values=unsupported, invented_values=invented, cited=cited,
+                     cites_shown=any(c in shown_ids for c in cited), abstained=bool(_ABSTAIN.search(normal)))

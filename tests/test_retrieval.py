@@ -168,3 +168,105 @@ def test_retrieval_metrics_accepts_several_gold_documents(encoder, docs):
     q = [{"question": "How do I reset my password?", "doc_id": ["kb-003", "kb-001"]}]
     report = retrieval.retrieval_metrics(index, encoder, q, ks=(1,))
     assert report.recall_at[1] == 1.0 and report.ranks == [1]
+
+
+# ---- lesson 06 additions: release edits, index copy, metrics by group, answering, grounding ----------------------
+
+FACTS = [{"fact_id": "f-refund", "doc_id": "kb-002", "statement": "Refunds are available within 30 days of purchase.",
+          "value": "30 days"}]
+NOTES = [{"doc_id": "rn-1", "title": "v2", "text": "Refunds: 60 days now.", "changes": [
+    {"fact_id": "f-refund", "old_value": "30 days", "new_value": "60 days",
+     "statement": "Refunds are available within 60 days of purchase."},
+    {"fact_id": "f-new", "old_value": None, "new_value": "dark", "statement": "A new feature."}]}]
+
+
+def test_release_edits_turn_changes_into_sentence_edits(docs):
+    edits = retrieval.release_edits(FACTS, NOTES)
+    assert edits == [{"doc_id": "kb-002", "old": "Refunds are available within 30 days of purchase.",
+                      "new": "Refunds are available within 60 days of purchase.", "fact_id": "f-refund"}]
+    revised = retrieval.revise_documents(docs, edits)
+    assert "within 60 days" in revised[0].text and "30 days" not in revised[0].text
+    unknown = [{"doc_id": "rn-2", "changes": [{"fact_id": "f-missing", "old_value": "a", "statement": "b"}]}]
+    with pytest.raises(ConfigError, match="f-missing"):
+        retrieval.release_edits(FACTS, unknown)
+
+
+def test_index_copy_is_independent(encoder, docs):
+    index = retrieval.build_index(docs, encoder)
+    twin = index.copy()
+    twin.upsert(encoder, [retrieval.Document("kb-002", "Refund policy", "Refunds within 60 days.")])
+    twin.remove(["kb-001"])
+    assert sorted(index.doc_ids) == ["kb-001", "kb-002", "kb-003"] and len(twin) == 2
+    assert [c.text for c in index.chunks if c.doc_id == "kb-002"][0].startswith("Refunds are available within 30")
+
+
+def test_retrieval_metrics_by_group_equals_per_group_metrics(encoder, docs):
+    index = retrieval.build_index(docs, encoder)
+    questions = [
+        {"question": "How can I download my projects as CSV?", "doc_id": "kb-003", "kind": "a"},
+        {"question": "Within how many days can I get a refund?", "doc_id": "kb-001", "kind": "b"},  # wrong gold
+        {"question": "How do I reset my password?", "doc_id": "kb-001", "kind": "b"},
+    ]
+    table = retrieval.retrieval_metrics_by(index, encoder, questions, by="kind", ks=(1, 3))
+    assert list(table.index) == ["a", "b"] and list(table.columns) == ["recall@1", "recall@3", "mrr", "n"]
+    for kind in ("a", "b"):
+        alone = retrieval.retrieval_metrics(index, encoder, [q for q in questions if q["kind"] == kind], ks=(1, 3))
+        assert table.loc[kind, "recall@1"] == pytest.approx(alone.recall_at[1])
+        assert table.loc[kind, "mrr"] == pytest.approx(alone.mrr)
+    assert table.loc["a", "recall@1"] == 1.0 and table.loc["b", "recall@1"] == 0.5 and table.loc["b", "n"] == 2
+
+
+def test_answer_questions_builds_closed_book_and_rag_prompts(monkeypatch, encoder, docs):
+    from course_lib import evaluation
+
+    seen = {}
+
+    def fake_generate(model, tokenizer, prompts, max_new_tokens, batch_size, progress, **kw):
+        seen["prompts"], seen["batch"] = prompts, batch_size
+        return [f"answer {i}" for i in range(len(prompts))]
+
+    monkeypatch.setattr(evaluation, "generate_answers", fake_generate)
+    index = retrieval.build_index(docs, encoder)
+    closed = retrieval.answer_questions(None, None, ["How do I reset my password?"], system="Be brief.",
+                                        batch_size=2, name="base")
+    assert closed.hits is None and closed.answers == ["answer 0"] and closed.retrieval_seconds == 0
+    assert seen["prompts"] == [[{"role": "system", "content": "Be brief."},
+                                {"role": "user", "content": "How do I reset my password?"}]]
+    rag = retrieval.answer_questions(None, None, ["How do I reset my password?", "Refund window?"], index=index,
+                                     encoder=encoder, k=2, max_words=4, batch_size=2)
+    assert [len(h) for h in rag.hits] == [2, 2] and rag.hits[0][0].doc_id == "kb-001"
+    first = seen["prompts"][0]
+    assert first[0]["content"] == retrieval.RAG_SYSTEM_PROMPT and "[kb-001] Password reset: To reset your password" \
+        in first[1]["content"] and "open Settings" not in first[1]["content"]  # passages cut to 4 words
+    assert rag.seconds >= rag.retrieval_seconds > 0 and rag.seconds_per_answer == pytest.approx(rag.seconds / 2)
+    with pytest.raises(ConfigError, match="encoder"):
+        retrieval.answer_questions(None, None, ["q"], index=index)
+
+
+def test_stated_values_normalise_numbers_and_skip_citations():
+    text = "Plus costs $5.99 [kb-02]; keep 1,000 notes, 8.00 or 8:00, AES-256, iOS17, v2 and 2.0."
+    assert retrieval.stated_values(text) == ["5.99", "1000", "8", "8:00", "256", "2"]
+    assert retrieval.stated_values("No numbers here [rn2-01].") == []
+
+
+def test_grounding_defines_unsupported_answers(docs):
+    chunks = retrieval.chunk_documents(docs)
+    hits = [retrieval.Hit(chunk=chunks[1], score=0.9, rank=1)]  # kb-002: "within 30 days of purchase"
+    ok = retrieval.check_grounding("Within 30 days [kb-002].", hits, "Refund window?")
+    assert ok.values == ("30",) and ok.cites_shown and not ok.unsupported
+    wrong_number = retrieval.check_grounding("Within 45 days [kb-002].", hits)
+    assert wrong_number.unsupported_values == ("45",) and wrong_number.unsupported
+    uncited = retrieval.check_grounding("Within 30 days.", hits)
+    assert not uncited.unsupported_values and uncited.unsupported  # right number, but cites nothing shown
+    cites_other = retrieval.check_grounding("Within 30 days [kb-009].", hits)
+    assert cites_other.cited == ("kb-009",) and cites_other.unsupported
+    from_question = retrieval.check_grounding("Yes, 3 devices [kb-002].", hits, "Can I use 3 devices?")
+    assert not from_question.unsupported
+    assert retrieval.check_grounding("I don’t know.", hits).abstained  # curly apostrophe too
+    assert not retrieval.check_grounding("I don't know.").unsupported  # abstaining is never unsupported
+    closed = retrieval.check_grounding("Refunds take 30 days.", (), known=docs)
+    assert closed.unsupported and closed.invented_values == ()  # closed-book: unsupported, but not invented
+    made_up = retrieval.check_grounding("Refunds take 45 days.", (), known=docs)
+    assert made_up.invented_values == ("45",)
+    trimmed = retrieval.check_grounding("30 days [kb-002]", hits, max_words=3)  # the model saw "Refunds are available"
+    assert trimmed.unsupported_values == ("30",)
