@@ -102,8 +102,8 @@ def _add_train(sub) -> None:
 
 def _add_retrain(sub) -> None:
     p = sub.add_parser("retrain", help="retrain a LoRA run on new data (+ replay), gate it, record a new version")
-    p.add_argument("--base", required=True, help="run to start from: a train/retrain output folder or a version "
-                   "name in --out (e.g. v003)")
+    p.add_argument("--base", required=True, help="run to start from: a train/retrain output folder, a version "
+                   "name in --out (e.g. v003), or 'production'")
     p.add_argument("--new", required=True, help="new instruction records (JSONL/JSON; clean them with check-data)")
     p.add_argument("--replay", type=float, default=0.0, help="old examples added per new one (0 = none, 0.5 = half "
                    "as many; default 0)")
@@ -113,7 +113,10 @@ def _add_retrain(sub) -> None:
                    "answer token) the gate accepts (default 0.05)")
     p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--max-steps", type=int, help="override the profile's optimiser-step cap")
+    p.add_argument("--max-steps", type=int, help="optimiser steps of the retraining (default: the profile's "
+                   "retrain_steps)")
+    p.add_argument("--known-pii", metavar="FILE", help="values that must not reach the training set: a raw export's "
+                   "manifest (JSON with pii_values) or a text file, one value a line")
     p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
     p.set_defaults(func=_handler("continual:run_retrain"))
 

@@ -5,13 +5,16 @@ module is the pipeline that turns it into a new model version safely:
 
 1. :func:`mix_replay` — the new examples plus a replayed sample of old ones (the classic cure for catastrophic
    forgetting: the optimiser keeps seeing the old distribution).
+   :func:`drop_superseded` leaves out old examples about facts the new data changes (replaying them would
+   teach the old answer again; scoring them would call the intended update "forgetting").
 2. :func:`feedback_examples` — user feedback (answers marked bad, with a correction) becomes training data only
-   after the same validation and cleaning as any other file (:mod:`course_lib.data`).
+   after the same validation and cleaning as any other file (:func:`course_lib.data.prepare`).
 3. :func:`training_set_pii` — the privacy check every training set passes before training: no e-mail address,
    phone number or card number left (the detector is :mod:`course_lib.data`'s redactor), and none of a list of
    known planted values.
 4. :class:`RunRegistry` — versioned runs ``v001, v002, ...`` under one folder, each with ``metrics.json`` and the
-   runtime's ``stamp.json``, plus ``registry.json`` recording which version is in production.
+   runtime's ``stamp.json``, plus ``registry.json`` recording which version is in production
+   (:meth:`RunRegistry.rollback` puts an earlier version back).
 5. :class:`PromotionGate` — promote a candidate only when it is not worse than the production model on every
    guarded metric (old test set: forgetting; new test set: the point of retraining); otherwise keep the old one.
 6. :func:`retrain` / :func:`run_retrain` — all of it as one function and the ``python -m course_lib retrain`` command.
@@ -23,6 +26,7 @@ Heavy libraries (torch, transformers) are imported inside the functions that nee
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -77,6 +81,20 @@ def mix_replay(new: list, old: list, fraction: float, seed: int = 0) -> ReplayMi
     return ReplayMix(examples=mixed, n_new=len(new), n_replayed=n_old, fraction=float(fraction))
 
 
+def drop_superseded(old: list[dict], new: list[dict], key: str = "fact_ids") -> tuple[list[dict], list[dict]]:
+    """Split ``old`` into ``(kept, superseded)``: superseded examples share a fact id (``key``) with ``new``.
+
+    When new data teaches a changed fact (a new price, a moved menu), the old examples about that fact now hold a
+    wrong answer: replaying them would train the old answer back in, and a rise of their loss is the update
+    working, not forgetting. Records without ``key`` are always kept (nothing says they are out of date).
+    """
+    changed = {f for record in new for f in (record.get(key) or ())}
+    kept, superseded = [], []
+    for record in old:
+        (superseded if changed.intersection(record.get(key) or ()) else kept).append(record)
+    return kept, superseded
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Forgetting
 # ----------------------------------------------------------------------------------------------------------------
@@ -88,6 +106,79 @@ def forgetting(before: float, after: float, higher_is_better: bool = False) -> f
     For a loss (``higher_is_better=False``) it is ``after - before``; for an accuracy, ``before - after``.
     """
     return (before - after) if higher_is_better else (after - before)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Feedback
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedbackResult:
+    """User feedback turned into training examples by :func:`feedback_examples`.
+
+    Attributes:
+        examples: validated instruction records ``{"instruction", "input", "output", "row"}`` (``output`` is the
+            user's correction, cleaned and PII-redacted; ``row`` the 1-based position in the feedback).
+        n_read: feedback items read; n_bad: items marked bad (the only ones that can become examples).
+        report: :func:`course_lib.data.prepare`'s quality report on the items marked bad (drops by reason, PII
+            redacted), exactly as for any data file.
+        removed: ``(row, reason, detail)`` for every item marked bad that did not become an example.
+    """
+
+    examples: list
+    n_read: int
+    n_bad: int
+    report: object
+    removed: list
+
+    def describe(self) -> str:
+        dropped = ", ".join(f"{k} {v}" for k, v in self.report.dropped.items() if v) or "none"
+        return (f"{self.n_read} feedback items, {self.n_bad} marked bad -> {len(self.examples)} training examples "
+                f"(dropped: {dropped}; PII redacted: {self.report.pii_redacted})")
+
+
+def feedback_examples(feedback, rating_field: str = "rating", bad_values=("bad",),
+                      correction_field: str = "correction", config=None) -> FeedbackResult:
+    """Training examples from user feedback: the items rated bad, with the user's correction as the answer.
+
+    Args:
+        feedback: a path (CSV/JSON/JSONL, as :func:`course_lib.data.load_table` reads) or a list of dicts, each
+            with the question (``instruction``/``question``...), optional context (``input``), ``rating_field``
+            and ``correction_field``; other fields (e.g. the model's rejected answer) are ignored, never trained on.
+        bad_values: ratings that mark an answer bad (compared case-insensitively).
+        config: a :class:`course_lib.data.PrepConfig` (default: clean, redact PII, drop empty answers and
+            duplicates) — the same validation every training file gets, so a correction with no text, a
+            customer's e-mail address or a duplicate never reaches training.
+
+    Raises :class:`DataError` for unusable feedback (no question column, nested values ...), naming the item.
+    """
+    from . import data
+
+    if isinstance(feedback, (str, os.PathLike)):
+        table = data.load_table(feedback)
+    elif isinstance(feedback, list):
+        columns = list(dict.fromkeys(k for item in feedback for k in item))
+        table = data.Table(path=f"<{len(feedback)} feedback items>", fmt="json", columns=columns,
+                           records=list(feedback), rows=list(range(1, len(feedback) + 1)))
+    else:
+        raise ConfigError(f"feedback must be a path or a list of dicts, not {type(feedback).__name__}")
+    for name in (rating_field, correction_field):
+        if name not in table.columns:
+            raise DataError(table.path, f"no {name!r} field; fields found: {', '.join(table.columns) or 'none'}",
+                            f"export the feedback with a {name!r} field, or pass {name}_field=... to name it")
+    bad = {str(v).strip().lower() for v in bad_values}
+    marked = [(row, rec) for row, rec in zip(table.rows, table.records)
+              if str(rec.get(rating_field, "")).strip().lower() in bad]
+    subset = data.Table(path=table.path, fmt=table.fmt, columns=table.columns,
+                        records=[rec for _, rec in marked], rows=[row for row, _ in marked])
+    if not marked:
+        report = data.QualityReport(path=table.path, task="instruction", columns={})
+        return FeedbackResult(examples=[], n_read=len(table), n_bad=0, report=report, removed=[])
+    prepared = data.prepare(subset, "instruction", columns={"output": correction_field},
+                            config=config or data.PrepConfig())
+    return FeedbackResult(examples=prepared.rows, n_read=len(table), n_bad=len(marked), report=prepared.report,
+                          removed=prepared.removed)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -191,6 +282,36 @@ class RunRegistry:
         state["runs"].append(asdict(run))
         self._write(state)
         return run
+
+    def rollback(self, version: str | None = None, reason: str = "rolled back by hand") -> RunRecord:
+        """Put ``version`` (default: the newest retired version) back into production; return its record.
+
+        The version's folder must still exist. The current production model becomes ``retired``; the reason is
+        appended to the restored version's ``decision``, so the history shows the rollback.
+        """
+        state = self._read()
+        runs = state["runs"]
+        if version is None:
+            retired = [r for r in runs if r["status"] == "retired"]
+            if not retired:
+                raise ConfigError(f"no retired version to roll back to in {self.registry_file} — name one: "
+                                  f"{', '.join(r['version'] for r in runs) or 'none recorded'}")
+            version = retired[-1]["version"]
+        target = next((r for r in runs if r["version"] == version), None)
+        if target is None:
+            raise ConfigError(f"run {version!r} is not in {self.registry_file} — known: "
+                              f"{', '.join(r['version'] for r in runs) or 'none'}")
+        if not self.folder(version).is_dir():
+            raise ConfigError(f"the folder of {version} ({self.folder(version)}) is gone — restore it from a backup "
+                              "before rolling back to it")
+        for r in runs:
+            if r["status"] == "production" and r["version"] != version:
+                r["status"] = "retired"
+        target["status"] = "production"
+        target["decision"] = [*target.get("decision", []), f"{reason} (was {state['production']})"]
+        state["production"] = version
+        self._write(state)
+        return RunRecord(**target)
 
     def table(self):
         """A pandas DataFrame: one row per version with its status, parent, data counts and metrics."""
@@ -430,7 +551,8 @@ class RetrainConfig:
     """One retraining job (what ``python -m course_lib retrain`` builds from its arguments).
 
     Attributes:
-        base: the run to start from: a folder (``train`` output or a version folder) or a version name in ``out``.
+        base: the run to start from: a folder (``train`` output or a version folder), a version name in ``out``,
+            or ``"production"`` (the version ``out`` serves now).
         new_data: the new instruction records (path or list of dicts).
         out: the versioned runs folder (``registry.json`` + ``v001``, ``v002``, ...).
         replay: old examples added per new example (0 = new data alone; see :func:`mix_replay`).
@@ -438,8 +560,13 @@ class RetrainConfig:
             seed as :func:`course_lib.train.train` holds out its eval set, the old test set that measures
             forgetting. ``None``: the ``train_data`` recorded in the base's ``run.json``.
         gate: the promotion rule.
-        train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA with the profile's budget).
+        train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA, ``retrain_steps`` optimiser steps
+            from the profile, the profile's learning rate).
         test_examples: size of each test set (``None``: the profile's ``eval_examples``, else 50).
+        drop_superseded: leave old examples about facts the new data teaches (shared ``fact_ids``) out of the
+            replay pool and the old test set (:func:`drop_superseded`); the new test set measures those facts.
+        known_pii: values that must not appear in the training set (e.g. every value planted in a raw export),
+            checked by :func:`training_set_pii` on top of its PII detector.
         keep_checkpoints: keep ``checkpoints/`` in the version folder (off: they hold optimiser states, ~3x the
             adapter's size, and a finished run does not need them).
     """
@@ -452,6 +579,8 @@ class RetrainConfig:
     gate: PromotionGate = field(default_factory=PromotionGate)
     train_config: object = None
     test_examples: int | None = None
+    drop_superseded: bool = True
+    known_pii: tuple = ()
     keep_checkpoints: bool = False
 
 
@@ -459,7 +588,11 @@ class RetrainConfig:
 class RetrainResult:
     """What :func:`retrain` did: the recorded version, the gate's decision and the numbers behind it.
 
-    ``forgetting`` is the candidate's old-test loss minus the base's (nats per answer token; > 0 = forgot).
+    ``base_metrics`` / ``candidate_metrics``: ``old_loss`` and ``new_loss`` (nats per answer token) of the run
+    retrained from and of the new version. ``production_metrics``: of the version in production when the gate
+    ran (the gate compares against it; the same as ``base_metrics`` when the base is production).
+    ``forgetting`` is the candidate's old-test loss minus the base's (> 0 = forgot). ``n_superseded``: old
+    examples left out because the new data changes their facts.
     """
 
     record: RunRecord
@@ -467,7 +600,10 @@ class RetrainResult:
     folder: Path
     base_metrics: dict
     candidate_metrics: dict
+    production_metrics: dict
+    production_version: str | None
     mix: ReplayMix
+    n_superseded: int
     train_summary: dict
     model: object = field(default=None, repr=False)
     tokenizer: object = field(default=None, repr=False)
@@ -489,6 +625,11 @@ def _records(source, what: str) -> tuple[list[dict], str]:
 
 def _resolve_base(base, registry: RunRegistry) -> Path:
     text = str(base)
+    if text == "production":  # what a scheduled job retrains: whatever the registry serves now
+        if registry.production is None:
+            raise ConfigError(f"--base production: {registry.registry_file} has no production model yet — pass the "
+                              "folder of a trained run for the first retraining")
+        return registry.folder(registry.production)
     if _VERSION.match(text):
         registry.get(text)  # a clear error when unknown
         return registry.folder(text)
@@ -506,14 +647,38 @@ def _copy_lineage(base_folder: Path, staging: Path) -> dict:
     return {"base_model": base_model, "adapters": [*parents, "adapter"]}
 
 
+def _import_base(registry: RunRegistry, base_folder: Path, old_source_text: str, metrics: dict, rt) -> Path:
+    """Copy an outside base run into the empty registry as its first version, in production; return its folder."""
+    imported = registry.next_version()
+    staging = registry.root / f".{imported}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    base_model, adapters = run_adapters(base_folder)
+    lineage = {"base_model": base_model, "adapters": []}
+    for n, adapter in enumerate(adapters):
+        name = "adapter" if n == len(adapters) - 1 else f"parents/{n:02d}"
+        shutil.copytree(adapter, staging / name)
+        lineage["adapters"].append(name)
+    (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
+    (staging / RUN_FILE).write_text(json.dumps({"train_data": [old_source_text], "imported_from":
+                                                str(base_folder.resolve())}, indent=2), encoding="utf-8")
+    rt.write_stamp(staging, extra={"metrics": metrics, "imported_from": str(base_folder.resolve())})
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    os.replace(staging, registry.folder(imported))
+    registry.record(RunRecord(imported, str(base_folder), metrics, {"source": "imported base"},
+                              decision=["imported as the first production model"]), promote=True)
+    return registry.folder(imported)
+
+
 def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     """Retrain the base run on new data (plus replay), evaluate old vs new, gate, and record a new version.
 
-    Steps: read and split the data (old test + new test held out) -> mix replay -> privacy check of the mixed
-    training set (:func:`training_set_pii`) -> measure the base on both test sets -> train a LoRA adapter on top of
-    the merged base -> measure the candidate -> gate -> write ``vNNN/`` (adapter, parents, metrics.json,
-    run.json, stamp.json) and update ``registry.json``. The version folder is assembled under a temporary name and
-    renamed at the end: a crash leaves no half-written version.
+    Steps: read and split the data (old test + new test held out) -> leave out superseded old examples -> mix
+    replay -> privacy check of the mixed training set (:func:`training_set_pii`) -> measure the base on both test
+    sets -> train a LoRA adapter on top of the merged base -> measure the candidate -> gate against the production
+    model -> write ``vNNN/`` (adapter, parents, metrics.json, run.json, stamp.json) and update ``registry.json``.
+    The version folder is assembled under a temporary name and renamed at the end: a crash leaves no half-written
+    version. The first retraining into an empty ``out`` imports the base as ``v001`` (in production).
     """
     from . import runtime as runtime_mod
     from . import train as train_mod
@@ -536,17 +701,28 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
 
     n_test = config.test_examples or rt.profile.eval_examples or 50
     new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
-    old_train, old_test = train_mod.split_records(old_records, n_test, rt.seed)
+    old_train, old_test = train_mod.split_records(old_records, n_test, rt.seed)  # the base's own held-out split
+    n_superseded = 0
+    if config.drop_superseded:
+        old_train, gone_train = drop_superseded(old_train, new_records)
+        old_test, gone_test = drop_superseded(old_test, new_records)
+        n_superseded = len(gone_train) + len(gone_test)
+        if not old_test:
+            raise ConfigError("every old test example is about a fact the new data changes — nothing is left to "
+                              "measure forgetting on; pass more old data or RetrainConfig(drop_superseded=False)")
     mix = mix_replay(new_train, old_train, config.replay, seed=rt.seed)
-    leaks = training_set_pii(mix.examples)
+    leaks = training_set_pii(mix.examples, known_values=config.known_pii)
     if leaks:
         first = leaks[0]
-        raise DataError(new_source, f"{len(leaks)} training examples contain personal data (first: {first['kind']} in "
-                        f"example {first['index']})", "clean the file with course_lib.data (PII redaction) first")
+        raise DataError(new_source, f"{len(leaks)} pieces of personal data in the training set (first: {first['kind']} "
+                        f"in example {first['index']})", "clean the file with course_lib.data (PII redaction) first")
 
-    train_cfg = config.train_config or train_mod.TrainConfig(method="lora", live="off")
+    train_cfg = config.train_config or train_mod.TrainConfig(method="lora", live="off",
+                                                             max_steps=rt.profile.retrain_steps)
     if getattr(train_cfg, "method", "lora") != "lora":
         raise ConfigError("retraining adds a LoRA adapter on top of the base run — use TrainConfig(method='lora')")
+    if train_cfg.train_examples is None:  # the mix is the training set: no subsample down to the profile's size
+        train_cfg = dataclasses.replace(train_cfg, train_examples=len(mix.examples))
     max_len = train_cfg.max_seq_len or rt.profile.max_seq_len
 
     def measure(model, tokenizer) -> dict:
@@ -555,28 +731,14 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
 
     model, tokenizer = load_run(base_folder, runtime=rt)
     base_metrics = measure(model, tokenizer)
-
-    # The first retraining into an empty registry imports the base as v001, so the history starts with it.
     if registry.production is None:
-        imported = registry.next_version()
-        staging = registry.root / f".{imported}.tmp-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        base_model, adapters = run_adapters(base_folder)
-        lineage = {"base_model": base_model, "adapters": []}
-        for n, adapter in enumerate(adapters):
-            name = "adapter" if n == len(adapters) - 1 else f"parents/{n:02d}"
-            shutil.copytree(adapter, staging / name)
-            lineage["adapters"].append(name)
-        (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
-        (staging / RUN_FILE).write_text(json.dumps({"train_data": [old_source_text], "imported_from":
-                                                    str(base_folder.resolve())}, indent=2), encoding="utf-8")
-        rt.write_stamp(staging, extra={"metrics": base_metrics, "imported_from": str(base_folder.resolve())})
-        (staging / "metrics.json").write_text(json.dumps(base_metrics, indent=2), encoding="utf-8")
-        os.replace(staging, registry.folder(imported))
-        registry.record(RunRecord(imported, str(base_folder), base_metrics, {"source": "imported base"},
-                                  decision=["imported as the first production model"]), promote=True)
-        base_folder = registry.folder(imported)
+        base_folder = _import_base(registry, base_folder, old_source_text, base_metrics, rt)
+    production = registry.production
+    production_metrics = base_metrics
+    if registry.folder(production).resolve() != base_folder.resolve():
+        production_model, _ = load_run(registry.folder(production), runtime=rt)
+        production_metrics = measure(production_model, tokenizer)
+        del production_model
 
     version = registry.next_version()
     staging = registry.root / f".{version}.tmp-{os.getpid()}"
@@ -584,12 +746,13 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     staging.mkdir(parents=True)
     try:
         lineage = _copy_lineage(base_folder, staging)
-        result = train_mod.train(mix.examples, new_test, config=train_cfg, runtime=rt, output_dir=staging,
+        # No evaluation inside training: both test sets are measured right after, token-weighted (response_loss).
+        result = train_mod.train(mix.examples, [], config=train_cfg, runtime=rt, output_dir=staging,
                                  model=model, tokenizer=tokenizer, title=f"{version} (replay {config.replay:g})")
         candidate_metrics = measure(result.model, tokenizer)
-        decision = config.gate.decide(candidate_metrics, base_metrics)
+        decision = config.gate.decide(candidate_metrics, production_metrics)
         data = {"n_new": mix.n_new, "n_replayed": mix.n_replayed, "replay": mix.fraction,
-                "n_old_test": len(old_test), "n_new_test": len(new_test)}
+                "n_superseded": n_superseded, "n_old_test": len(old_test), "n_new_test": len(new_test)}
         parent_run = base_folder / RUN_FILE
         history = json.loads(parent_run.read_text(encoding="utf-8")).get("train_data", []) if parent_run.exists() else []
         run_info = {"base": str(base_folder), "train_data": [*history, new_source] if history else
@@ -597,7 +760,8 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
         (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
         (staging / RUN_FILE).write_text(json.dumps(run_info, indent=2), encoding="utf-8")
         metrics = {**candidate_metrics, "forgetting": forgetting(base_metrics["old_loss"], candidate_metrics["old_loss"]),
-                   "base_old_loss": base_metrics["old_loss"], "base_new_loss": base_metrics["new_loss"]}
+                   "base_old_loss": base_metrics["old_loss"], "base_new_loss": base_metrics["new_loss"],
+                   "gated_against": production}
         (staging / "metrics.json").write_text(json.dumps({**metrics, "train": result.summary(),
                                                           "gate": decision.reasons, "promoted": decision.promote},
                                                          indent=2, default=str), encoding="utf-8")
@@ -615,8 +779,31 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     summary = result.summary()
     summary["final_dir"] = str(registry.folder(version) / "adapter")
     return RetrainResult(record=record, decision=decision, folder=registry.folder(version), base_metrics=base_metrics,
-                         candidate_metrics=candidate_metrics, mix=mix, train_summary=summary, model=result.model,
-                         tokenizer=tokenizer)
+                         candidate_metrics=candidate_metrics, production_metrics=production_metrics,
+                         production_version=production, mix=mix, n_superseded=n_superseded, train_summary=summary,
+                         model=result.model, tokenizer=tokenizer)
+
+
+def _read_known_values(path) -> tuple[str, ...]:
+    """Values to search for: a JSON file with a ``pii_values`` mapping (a raw export's manifest) or a list, or a
+    text file with one value per line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(path, "no such file", "pass a manifest (JSON with pii_values) or a text file, one value a line")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".json":
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(path, f"not valid JSON ({err.msg})", "fix the file or use one value per line",
+                            row=err.lineno) from None
+        values = payload.get("pii_values", payload) if isinstance(payload, dict) else payload
+        if isinstance(values, dict):
+            values = [v for group in values.values() for v in group]
+        if not isinstance(values, list):
+            raise DataError(path, "holds neither a list nor a pii_values mapping", "write a JSON list of values")
+        return tuple(str(v) for v in values)
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
 def run_retrain(args) -> int:
@@ -628,18 +815,21 @@ def run_retrain(args) -> int:
         runtime_mod.get_profile(args.profile)
     if args.replay < 0:
         raise ConfigError(f"--replay is {args.replay} — use a number >= 0 (0.5 = half as many old examples as new)")
+    known = _read_known_values(args.known_pii) if getattr(args, "known_pii", None) else ()
     rt = runtime_mod.setup(args.profile, args.seed)
     config = RetrainConfig(base=args.base, new_data=args.new, out=args.out, replay=args.replay, old_data=args.old,
                            gate=PromotionGate(rules=(GateRule("old_loss", tolerance=args.max_forgetting),
                                                      GateRule("new_loss"))),
                            train_config=TrainConfig(method="lora", live="off" if args.quiet else "text",
-                                                    max_steps=args.max_steps))
+                                                    max_steps=args.max_steps or rt.profile.retrain_steps),
+                           known_pii=known)
     result = retrain(config, runtime=rt)
-    print(f"{result.record.version}: {result.mix.describe()}")
+    print(f"{result.record.version}: {result.mix.describe()}"
+          + (f"; {result.n_superseded} superseded old examples left out" if result.n_superseded else ""))
     print(f"old test loss {result.base_metrics['old_loss']:.4f} -> {result.candidate_metrics['old_loss']:.4f} "
           f"(forgetting {result.forgetting:+.4f}); new test loss {result.base_metrics['new_loss']:.4f} -> "
           f"{result.candidate_metrics['new_loss']:.4f}")
-    print(result.decision)
+    print(f"gate against {result.production_version}: {result.decision}")
     print(f"production model: {RunRegistry(args.out).production}  ({Path(args.out) / 'registry.json'})")
     return 0
 
@@ -652,7 +842,10 @@ TEXT_FIELDS = ("instruction", "input", "output")
 
 
 def training_set_pii(examples: list[dict], known_values=(), fields=TEXT_FIELDS) -> list[dict]:
-    """Every piece of personal data found in ``examples``: ``[{"index", "field", "kind", "value"}, ...]``.
+    """Every piece of personal data found in ``examples``: ``[{"index", "field", "kind", "value", "count"}, ...]``.
+
+    One entry per example, field and kind: ``count`` is how many items of that kind the detector found there
+    (``value`` says the same in words), or, for a known value, how often it occurs in the field.
 
     Two independent checks: :mod:`course_lib.data`'s PII detector (e-mail addresses, phone numbers, card-like
     numbers — the same patterns its cleaning redacts), and an exact search for ``known_values`` (e.g. every value
@@ -670,8 +863,10 @@ def training_set_pii(examples: list[dict], known_values=(), fields=TEXT_FIELDS) 
                 continue
             for kind, count in data.find_pii(text).items():  # a Counter: kind -> how many
                 if count:
-                    found.append({"index": index, "field": name, "kind": kind, "value": f"{count} item(s)"})
+                    found.append({"index": index, "field": name, "kind": kind, "value": f"{count} item(s)",
+                                  "count": count})
             for value in known:
                 if value in text:
-                    found.append({"index": index, "field": name, "kind": "planted value", "value": value})
+                    found.append({"index": index, "field": name, "kind": "planted value", "value": value,
+                                  "count": text.count(value)})
     return found

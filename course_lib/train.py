@@ -158,6 +158,12 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
     from transformers import TrainingArguments
 
     patience = config.early_stopping_patience is not None and has_eval
+    # A fraction < 1 is a share of the total steps, which transformers rounds *up*: a run of a few steps would
+    # spend its first step at learning rate 0 (a 1-step run would change nothing). With a known step count, round
+    # down instead (4 steps x 0.05 -> no warm-up).
+    warmup = config.warmup_ratio
+    if config.max_steps > 0 and 0 < warmup < 1:
+        warmup = int(warmup * config.max_steps)
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=config.epochs,
@@ -167,7 +173,7 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=config.warmup_ratio,  # a float < 1 is a fraction of the total steps in transformers 5
+        warmup_steps=warmup,  # a float < 1 is a fraction of the total steps in transformers 5, an int a count
         weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
         optim=choose_optimizer(runtime.device),

@@ -110,3 +110,128 @@ def test_training_set_pii_finds_detector_hits_and_planted_values():
     found = continual.training_set_pii(dirty, known_values=["ZX-42"])
     assert {(f["index"], f["field"]) for f in found} == {(1, "instruction"), (1, "output")}
     assert any(f["kind"] == "planted value" and f["value"] == "ZX-42" for f in found)
+    two = continual.training_set_pii([{"instruction": "a@example.com or b@example.org", "output": "ZX-42, ZX-42"}],
+                                     known_values=["ZX-42"])
+    assert {(f["kind"], f["count"]) for f in two} == {("email", 2), ("planted value", 2)}  # items, not entries
+
+
+def test_drop_superseded_splits_on_shared_fact_ids():
+    old = [{"id": 1, "fact_ids": ["f-price"]}, {"id": 2, "fact_ids": ["f-trash", "f-sync"]}, {"id": 3},
+           {"id": 4, "fact_ids": ["f-ios"]}]
+    new = [{"fact_ids": ["f-price"]}, {"fact_ids": ["f-sync", "f2-new"]}]
+    kept, gone = continual.drop_superseded(old, new)
+    assert [r["id"] for r in kept] == [3, 4]  # no fact ids = nothing says it is out of date
+    assert [r["id"] for r in gone] == [1, 2]  # 2 shares f-sync with the new data
+    assert continual.drop_superseded(old, [{"output": "no ids"}]) == (old, [])
+
+
+def test_feedback_goes_through_the_same_validation_as_data():
+    feedback = [
+        {"question": "How much is Plus?", "answer": "$4.99", "rating": "bad", "correction": "Plus is $5.99 a month."},
+        {"question": "How do I add a table?", "answer": "Type /table.", "rating": "good", "correction": ""},
+        {"question": "Where is dark mode?", "answer": "View menu", "rating": "BAD", "correction": "  "},
+        {"question": "Can you call me?", "answer": "No.", "rating": "bad",
+         "correction": "Sure, we will call 555-0142 or mail ann.lee@example.com."},
+        {"question": "How much is Plus?", "answer": "$4.99", "rating": "bad", "correction": "Plus is $5.99 a month."},
+    ]
+    result = continual.feedback_examples(feedback)
+    assert (result.n_read, result.n_bad) == (5, 4)  # the "good" item never becomes training data
+    assert [r["row"] for r in result.examples] == [1, 4]  # item 3: empty correction, item 5: duplicate of item 1
+    assert result.examples[0]["output"] == "Plus is $5.99 a month."
+    assert result.examples[0]["instruction"] == "How much is Plus?"
+    assert "555-0142" not in result.examples[1]["output"] and "@" not in result.examples[1]["output"]
+    assert result.report.pii_by_type["phone"] == 1 and result.report.pii_by_type["email"] == 1
+    assert continual.training_set_pii(result.examples) == []
+    assert {(row, reason) for row, reason, _ in result.removed} == {(3, "empty_output"), (5, "exact_duplicate")}
+    assert "4 marked bad -> 2 training examples" in result.describe()
+    none_bad = continual.feedback_examples([{"question": "q?", "rating": "good", "correction": "a"}])
+    assert none_bad.examples == [] and none_bad.n_bad == 0
+    with pytest.raises(DataError, match="no 'correction' field"):
+        continual.feedback_examples([{"question": "q?", "rating": "bad", "fix": "a"}])
+
+
+def test_rollback_restores_a_retired_version(tmp_path):
+    reg = continual.RunRegistry(tmp_path)
+    for version, promote in (("v001", True), ("v002", True), ("v003", False)):
+        (tmp_path / version).mkdir()
+        reg.record(continual.RunRecord(version, None, {}), promote=promote)
+    restored = reg.rollback()  # newest retired version: v001
+    assert restored.version == "v001" and reg.production == "v001"
+    assert [r.status for r in reg.runs()] == ["production", "retired", "rejected"]
+    assert "rolled back by hand (was v002)" in reg.get("v001").decision[-1]
+    reg.rollback("v002", reason="v001 answers in the old format")
+    assert reg.production == "v002" and reg.get("v001").status == "retired"
+    with pytest.raises(ConfigError, match="not in"):
+        reg.rollback("v009")
+    (tmp_path / "v003").rmdir()
+    with pytest.raises(ConfigError, match="is gone"):
+        reg.rollback("v003")
+    with pytest.raises(ConfigError, match="no retired version"):
+        continual.RunRegistry(tmp_path / "empty").rollback()
+    assert continual._resolve_base("production", reg) == tmp_path / "v002"
+    with pytest.raises(ConfigError, match="no production model yet"):
+        continual._resolve_base("production", continual.RunRegistry(tmp_path / "empty"))
+
+
+def test_known_values_file_formats(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"pii_values": {"email": ["a@example.com"], "phone": ["555-0100"]}}))
+    assert continual._read_known_values(manifest) == ("a@example.com", "555-0100")
+    plain = tmp_path / "values.txt"
+    plain.write_text("a@example.com\n\n 4111 \n")
+    assert continual._read_known_values(plain) == ("a@example.com", "4111")
+    with pytest.raises(DataError, match="no such file"):
+        continual._read_known_values(tmp_path / "missing.txt")
+
+
+@pytest.mark.slow
+def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runtime, capsys):
+    """`python -m course_lib retrain` on a 1-step base, 2 steps: registry, version files, gate, PII refusal."""
+    from course_lib import cli, models, paths, train
+
+    old_path = paths.data_path("support", "support_clean.jsonl")
+    new_path = paths.data_path("support", "support_new_batch.jsonl")
+    old_records = train.read_records(old_path)
+    base_train, _ = train.split_records(old_records, smoke_runtime.profile.eval_examples, smoke_runtime.seed)
+    model, tok = models.load_causal_lm("smollm2-135m-instruct", runtime=smoke_runtime, verbose=False)
+    base_config = train.TrainConfig(method="lora", max_steps=1, warmup_ratio=0.0, live="off")  # lr > 0 at step 1
+    train.train(base_train[:8], [], base_config, runtime=smoke_runtime, output_dir=tmp_path / "base", model=model,
+                tokenizer=tok)
+    out = tmp_path / "runs"
+    args = ["retrain", "--base", str(tmp_path / "base"), "--new", str(new_path), "--old", str(old_path),
+            "--replay", "0.5", "--out", str(out), "--profile", "smoke", "--max-steps", "2", "--quiet"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    registry = continual.RunRegistry(out)
+    assert [r.version for r in registry.runs()] == ["v001", "v002"]
+    for version in ("v001", "v002"):
+        folder = out / version
+        metrics = json.loads((folder / "metrics.json").read_text())
+        stamp = json.loads((folder / "stamp.json").read_text())
+        assert np.isfinite([metrics["old_loss"], metrics["new_loss"]]).all()
+        assert stamp["seed"] == 0 and stamp["profile"]["name"] == "smoke" and "packages" in stamp
+        assert (folder / "adapter" / "adapter_config.json").exists()
+    v001, v002 = registry.get("v001"), registry.get("v002")
+    metrics = json.loads((out / "v002" / "metrics.json").read_text())
+    assert metrics["train"]["steps"] == 2 and metrics["gated_against"] == "v001"  # 1 warm-up step at lr 0
+    assert v002.data["n_replayed"] == round(0.5 * v002.data["n_new"]) and v002.data["n_superseded"] > 0
+    # The recorded decision is the gate's verdict on the recorded numbers (default tolerance 0.05 nats).
+    expected = continual.PromotionGate().decide(metrics, v001.metrics)
+    assert metrics["promoted"] == expected.promote
+    assert registry.production == ("v002" if expected.promote else "v001")
+    assert v002.status == ("production" if expected.promote else "rejected")
+    assert ("PROMOTE" if expected.promote else "KEEP") in printed and "forgetting" in printed
+    assert not (out / "v002" / "checkpoints").exists() and not list(out.glob(".*tmp-*"))
+    assert json.loads((out / "v002" / "lineage.json").read_text())["adapters"] == ["parents/00", "adapter"]
+
+    # New data holding a value planted in the raw export is refused before any training: no version is added.
+    leaky = tmp_path / "leaky.jsonl"
+    planted = json.loads(paths.data_path("support", "raw_export_manifest.json").read_text())["pii_values"]["email"][0]
+    rows = [json.loads(line) for line in new_path.read_text().splitlines()[:20]]
+    rows[3]["output"] += f" Ticket owner: {planted.split('@')[0]}"  # the local part alone: the detector misses it
+    leaky.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    known = tmp_path / "known.txt"
+    known.write_text(planted.split("@")[0] + "\n")
+    assert cli.main([*args[:4], str(leaky), *args[5:], "--known-pii", str(known)]) == 2
+    assert "personal data" in capsys.readouterr().err
+    assert [r.version for r in registry.runs()] == ["v001", "v002"]

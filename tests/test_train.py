@@ -202,3 +202,12 @@ def test_cli_bad_data_is_one_line(tmp_path, capsys):
     assert cli.main(["train", "--data", str(tmp_path / "missing.jsonl"), "--profile", "smoke",
                      "--out", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("max_steps, ratio, expected", [(4, 0.05, 0), (1, 0.05, 0), (100, 0.05, 5), (-1, 0.05, 0.05)])
+def test_warmup_never_rounds_a_short_run_up_to_a_zero_rate_step(smoke_runtime, tmp_path, max_steps, ratio, expected):
+    """transformers rounds a warm-up fraction up (ceil), so 4 x 0.05 would make step 1 run at learning rate 0;
+    with a known step count the course rounds down; with epochs deciding (-1) the fraction is passed on."""
+    config = _quick(max_steps=max_steps, warmup_ratio=ratio).resolve(smoke_runtime.profile)
+    args = train.training_arguments(config, smoke_runtime, tmp_path)
+    assert args.warmup_steps == expected
