@@ -104,7 +104,7 @@ PROFILES: dict[str, Profile] = {
         description="tests/CI: real model, a handful of steps, seq <= 64, fp32",
         max_seq_len=64, train_examples=32, eval_examples=8, epochs=1, max_steps=4, batch_size=4, grad_accum=1,
         learning_rate=5e-4, full_learning_rate=5e-5, eval_steps=2, save_steps=2, logging_steps=1,
-        max_new_tokens=12, probe_examples=64, overfit_examples=3, overfit_epochs=4, search_trials=2,
+        max_new_tokens=12, probe_examples=64, overfit_examples=2, overfit_epochs=4, search_trials=1,
         retrain_steps=4,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",

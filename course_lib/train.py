@@ -73,6 +73,8 @@ class TrainConfig:
             dynamic padding with length-grouped batches.
 
     Optimisation (Hugging Face names): epochs, max_steps (-1 = epochs decide), batch_size, grad_accum,
+        eval_batch_size (examples per evaluation forward pass; ``None``: batch_size — evaluation keeps no
+        gradients or optimizer state, so a larger one usually fits and runs faster),
         learning_rate (``None``: the profile's LoRA or full rate, by method), warmup_ratio, weight_decay,
         lr_scheduler ("cosine", "linear", "constant", ...), max_grad_norm.
 
@@ -97,6 +99,7 @@ class TrainConfig:
     max_steps: int | None = None
     batch_size: int | None = None
     grad_accum: int | None = None
+    eval_batch_size: int | None = None
     learning_rate: float | None = None
     warmup_ratio: float | None = None
     weight_decay: float | None = None
@@ -169,7 +172,7 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
         per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size or config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
