@@ -46,8 +46,9 @@ setup: $(READY)
 course: $(READY)
 	$(BIN)/python -m course_lib run-course --profile $(PROFILE)
 
-# `make test` leaves out the tests marked heavy (notebooks still far over their smoke budget, see
-# tests/test_notebooks.py); `make test-all` runs everything. pytest exits 5 when it collects no test: not a failure.
+# `make test` leaves out tests marked heavy (a notebook far over its smoke budget would be marked so in
+# tests/test_notebooks.py; none is today); `make test-all` runs everything. pytest exits 5 when it collects no test:
+# not a failure.
 PYTEST_ARGS ?= -m "not heavy"
 
 test-all: PYTEST_ARGS = 
