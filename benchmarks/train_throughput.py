@@ -8,13 +8,16 @@ course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tok
 (a) tutorial: Trainer + peft LoRA, fp32, every batch padded to 128 tokens (CausalCollator(pad_to_multiple_of=128)).
 (b) tuned:    Trainer, dynamic padding (CausalCollator), train_sampling_strategy="group_by_length", bf16 autocast
               where the CPU supports it (runtime.choose_precision).
-(c) course:   Trainer on packed rows (formatting.pack_examples + PackedCollator: no attention across examples),
-              the same precision as (b), and the frozen base's linear weights stored in bf16 (under autocast the
-              matmuls see the same bf16 values as (b), but the per-step fp32->bf16 weight casts disappear).
-              Rows per step are chosen so a step holds about as many tokens as a step of (b).
+(c) course:   what ``course_lib.train`` does for LoRA: (b)'s batches and precision, trained by the course's
+              Trainer subclass, whose loss sends only the labelled (response) positions through the 49k-vocabulary
+              output head (train.labelled_positions_loss). ``--course-batching packed`` tries the alternative
+              instead: leak-free packed rows (formatting.pack_examples + PackedCollator, rows per step chosen so a
+              step holds about as many tokens as a step of (b)) with the frozen base's linear weights stored in
+              bf16 (under autocast the matmuls see the same bf16 values, without the per-step weight casts).
 
 Reported per path: useful (non-pad) tokens/s over the timed steps (the first step is a warm-up, not timed), peak
-RSS, achieved useful FLOP/s (fit's FLOP count per token x useful tokens/s) as a fraction of a square-matmul peak
+RSS, achieved useful FLOP/s (per useful token: the body's matmuls and attention; per labelled token: the output
+head) as a fraction of a square-matmul peak
 measured in the same run in that path's precision, and the eval loss on held-out examples after training.
 The loss check: (c) must reach (b)'s eval loss within ``--loss-tolerance`` nats after the same examples.
 Last line: ``speedup=X.XX speedup_vs_tuned=X.XX useful_tokens_per_s=N peak_fraction=0.NN`` (speedup = c/a).
@@ -36,7 +39,7 @@ class CountingCollator:
     """Wraps a collator; counts useful (non-pad) and computed tokens of every batch it builds."""
 
     def __init__(self, inner, pad_id):
-        self.inner, self.pad_id, self.useful, self.computed = inner, pad_id, 0, 0
+        self.inner, self.pad_id, self.useful, self.computed, self.labelled = inner, pad_id, 0, 0, 0
 
     def __call__(self, features):
         from course_lib.formatting import count_tokens
@@ -45,6 +48,7 @@ class CountingCollator:
         useful, computed = count_tokens(batch, self.pad_id)
         self.useful += useful
         self.computed += computed
+        self.labelled += int((batch["labels"][:, 1:] != -100).sum())  # positions whose prediction is trained
         return batch
 
 
@@ -70,7 +74,7 @@ def _eval_loss(model, features, pad_id, precision):
 
 
 def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, batch_size, tok, out_dir, bf16_base,
-             group_by_length):
+             group_by_length, trainer_class=None):
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
@@ -87,15 +91,15 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
                 module.weight.data = module.weight.data.to(torch.bfloat16)
     counter = CountingCollator(collator, tok.pad_token_id)
     times = []
-    seen = [0]  # useful tokens at the previous step end: the Trainer fetches a step's batch before on_step_begin
+    seen = [0, 0]  # useful and labelled tokens at the previous step end: the Trainer fetches a step's batch before on_step_begin
 
     class Timer(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
             self.t = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kw):
-            times.append((time.perf_counter() - self.t, counter.useful - seen[0]))
-            seen[0] = counter.useful
+            times.append((time.perf_counter() - self.t, counter.useful - seen[0], counter.labelled - seen[1]))
+            seen[:] = [counter.useful, counter.labelled]
 
     args = TrainingArguments(output_dir=str(out_dir / name), max_steps=steps, per_device_train_batch_size=batch_size,
                              learning_rate=1e-3, lr_scheduler_type="constant", warmup_steps=0, bf16=precision == "bf16",
@@ -103,15 +107,17 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
                              report_to="none", disable_tqdm=True, seed=0, data_seed=0, remove_unused_columns=False,
                              dataloader_num_workers=0,
                              train_sampling_strategy="group_by_length" if group_by_length else "random")
-    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
+    trainer = (trainer_class or Trainer)(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
     with train.PeakMemory("cpu") as peak:
         trainer.train()
     timed = times[1:] or times
-    seconds = sum(t for t, _ in timed)
-    useful = sum(u for _, u in timed)
+    seconds = sum(t for t, _, _ in timed)
+    useful = sum(u for _, u, _ in timed)
+    labelled = sum(n for _, _, n in timed)
     return {"path": name, "precision": precision, "steps": steps, "useful_tokens": counter.useful,
-            "computed_tokens": counter.computed, "timed_seconds": seconds,
+            "computed_tokens": counter.computed, "labelled_tokens": counter.labelled, "timed_seconds": seconds,
             "useful_tokens_per_s": useful / seconds if seconds else 0.0,
+            "labelled_per_useful": labelled / useful if useful else 0.0,
             "peak_rss_mib": peak.peak_bytes / 2 ** 20, "eval_loss": _eval_loss(model, eval_feats, tok.pad_token_id,
                                                                                   precision)}
 
@@ -121,6 +127,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny run to check the script works (numbers meaningless)")
     parser.add_argument("--steps", type=int, default=12, help="optimiser steps per path (default 12)")
     parser.add_argument("--loss-tolerance", type=float, default=0.05, help="allowed |eval loss c - b| in nats")
+    parser.add_argument("--course-batching", choices=["grouped", "packed"], default="grouped",
+                        help="(c)'s batches: dynamic padding in length groups like (b), or leak-free packed rows")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "train_throughput.json")
     args = parser.parse_args(argv)
 
@@ -128,7 +136,7 @@ def main(argv=None) -> None:
 
     import torch
 
-    from course_lib import fit, formatting, models, runtime
+    from course_lib import fit, formatting, models, runtime, train
     from course_lib.paths import data_path
 
     rt = runtime.setup("cpu", seed=0, quiet=True)
@@ -154,21 +162,30 @@ def main(argv=None) -> None:
             run_path("b_tuned", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
                      train_feats, batch, tok, out, False, True),
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.PackedCollator(pad),
-                     packed, packed_batch, tok, out, precision == "bf16", False),
+                     packed, packed_batch, tok, out, precision == "bf16", False, train._make_trainer_class())
+            if args.course_batching == "packed" else
+            run_path("c_course", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
+                     train_feats, batch, tok, out, False, True, train._make_trainer_class()),
         ]
     shape = fit.model_shape("smollm2-135m-instruct")
     lora = shape.layers * 8 * ((576 + 576) + (576 + 192))
-    flops_per_token = 4 * shape.matmul_params + 3 * 4 * mean_len * shape.hidden * shape.layers + 6 * lora
+    # Useful FLOPs: what training on the non-pad tokens needs. Frozen weights: forward + input gradient (4 per
+    # weight and token); attention scores and values, forward and twice backward; LoRA: 6 per adapter weight.
+    # The output head (vocab x hidden) is needed only where a prediction is trained (labelled positions): logits
+    # on prompt tokens are computed by (a) and (b) but are not useful work, so no path is credited for them.
+    head = shape.vocab * shape.hidden
+    body_per_token = 4 * (shape.matmul_params - head) + 3 * 4 * mean_len * shape.hidden * shape.layers + 6 * lora
     for p in paths:
         peak = fit.measure_matmul_peak(p["precision"], "cpu")
         p["matmul_peak_flops"] = peak
+        flops_per_token = body_per_token + p["labelled_per_useful"] * 4 * head
         p["peak_fraction"] = p["useful_tokens_per_s"] * flops_per_token / peak
     a, b, c = paths
     result = {"paths": paths, "speedup": c["useful_tokens_per_s"] / a["useful_tokens_per_s"],
               "speedup_vs_tuned": c["useful_tokens_per_s"] / b["useful_tokens_per_s"],
               "loss_gap_c_minus_b": c["eval_loss"] - b["eval_loss"], "loss_tolerance": args.loss_tolerance,
               "examples": len(train_feats), "mean_tokens": mean_len, "packed_rows": len(packed),
-              "packed_rows_per_step": packed_batch, "quick": args.quick, "threads": torch.get_num_threads(),
+              "packed_rows_per_step": packed_batch, "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
               "stamp": rt.stamp()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str))

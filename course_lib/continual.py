@@ -495,12 +495,13 @@ def load_run(folder, runtime=None):
     """
     from peft import PeftModel
 
-    from . import models
+    from . import models, train
 
     base, adapters = run_adapters(folder)
     model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
     for adapter in adapters:
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        with train.quiet_peft_warning():
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     model.eval()
     return model, tokenizer
 

@@ -27,6 +27,7 @@ torch, transformers and peft are imported inside functions, so ``import course_l
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -35,6 +36,7 @@ import random
 import shutil
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -331,6 +333,52 @@ class Throughput:
 # Trainer subclass and callbacks
 # ----------------------------------------------------------------------------------------------------------------
 
+# Causal LMs whose forward computes logits as lm_head(last hidden state) and nothing else (the course's SmolLM2 is
+# a Llama); others keep the Trainer's default loss.
+PLAIN_HEAD_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
+
+
+def labelled_positions_loss(hidden, head, labels):
+    """Summed next-token cross-entropy over the positions that have a label, and how many there are.
+
+    ``hidden``: (batch, seq, hidden) last hidden states; ``head``: the output projection (hidden -> vocab);
+    ``labels``: (batch, seq) token ids, -100 where no loss is taken (prompt, padding). Position ``t`` predicts
+    label ``t + 1``. Only the labelled positions go through the head: with response-only labels most positions
+    are prompt, and the head is one of the largest matmuls per token (576 x 49,152 for SmolLM2, 21 % of its
+    matmul FLOPs). Returns (sum in nats as a 0-dim fp32 tensor, count as a 0-dim int tensor); the sum equals the
+    model's own loss x count up to float rounding.
+    """
+    import torch
+
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = head(hidden[:, :-1][keep])  # (labelled positions, vocab)
+    # fp32 for the softmax: in bf16 the log-sum-exp over 49k logits loses the small differences the loss is made of.
+    summed = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
+    return summed, keep.sum()
+
+
+def _causal_lm_parts(model, inputs, trainer):
+    """(decoder body, output head) when the loss can be taken on labelled positions only, else ``None``.
+
+    Only for a single-process run of a causal language model with labels and the Trainer's default loss: under
+    DDP/FSDP the forward must go through the wrapper (it synchronises gradients and gathers shards), and label
+    smoothing or a custom ``compute_loss_func`` need the full outputs.
+    """
+    if (trainer.args.world_size != 1 or trainer.label_smoother is not None or trainer.compute_loss_func is not None
+            or "labels" not in inputs or inputs["labels"].dim() != 2):
+        return None
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    get_decoder, get_head = getattr(base, "get_decoder", None), getattr(base, "get_output_embeddings", None)
+    # Only architectures whose logits are exactly head(last hidden state), with no scaling or soft-capping after.
+    if getattr(base.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES or get_decoder is None or get_head is None:
+        return None
+    body, head = get_decoder(), get_head()
+    if body is None or head is None or body is base:
+        return None
+    return body, head
+
+
 def _make_trainer_class():
     """Build the Trainer subclass lazily (transformers is imported only when training)."""
     import torch
@@ -339,7 +387,11 @@ def _make_trainer_class():
     from .distributed import MultiProcessTrainerMixin
 
     class CourseTrainer(MultiProcessTrainerMixin, Trainer):  # mixin: same batches and synced grads on N processes
-        """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs."""
+        """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs.
+
+        Its training loss puts only the labelled positions through the output head (:func:`labelled_positions_loss`;
+        the same value as the model's own loss, less compute); evaluation keeps the model's own loss.
+        """
 
         throughput: Throughput | None = None
 
@@ -352,6 +404,22 @@ def _make_trainer_class():
                     f"the training loss became {float(loss)} at step {self.state.global_step + 1} — lower the "
                     "learning rate, check the data for empty answers, or use fp32 (COURSE_PRECISION=fp32)")
             return loss
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            parts = None if return_outputs else _causal_lm_parts(model, inputs, self)
+            if parts is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            body, head = parts
+            # accelerate applies mixed-precision autocast by wrapping the *top* model's forward; calling the
+            # decoder body directly skips that wrapper, so the same autocast is entered here.
+            with self.accelerator.autocast():
+                hidden = body(**{k: v for k, v in inputs.items() if k != "labels"}).last_hidden_state
+                summed, count = labelled_positions_loss(hidden, head, inputs["labels"])
+            # The same reduction as the model's own loss: over the whole accumulated batch when the Trainer
+            # passes its token count (gradient accumulation), else the mean over this batch.
+            if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+                return summed / num_items_in_batch
+            return summed / count.clamp(min=1)
 
         def log(self, logs, start_time=None):
             if self.throughput is not None and "loss" in logs:
@@ -460,6 +528,16 @@ def _in_jupyter_kernel() -> bool:
 # Models: LoRA or full, weight-change check, save / merge / reload
 # ----------------------------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def quiet_peft_warning():
+    """Hide one FutureWarning while peft wraps a model: peft 0.21 reads transformers' deprecated
+    ``is_gradient_checkpointing`` alias. The warning is about peft's code, not the learner's, and would otherwise
+    show under every training and loading cell."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
 def prepare_model(model, config: TrainConfig, seed: int = 0):
     """Make ``model`` trainable by ``config.method``; returns the model to train (a ``PeftModel`` for LoRA).
 
@@ -483,7 +561,8 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
     torch.manual_seed(seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
+    with quiet_peft_warning():
+        return get_peft_model(model, lora)
 
 
 def _local_values(param):
@@ -598,7 +677,8 @@ def load_trained(folder, runtime=None, base: str | None = None):
             info = folder / "course_base_model.txt"
             base = info.read_text(encoding="utf-8").strip() if info.exists() else "smollm2-135m-instruct"
         model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
-        model = PeftModel.from_pretrained(model, folder)
+        with quiet_peft_warning():
+            model = PeftModel.from_pretrained(model, folder)
     elif (folder / "config.json").exists():
         import torch
 

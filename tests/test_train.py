@@ -211,3 +211,42 @@ def test_warmup_never_rounds_a_short_run_up_to_a_zero_rate_step(smoke_runtime, t
     config = _quick(max_steps=max_steps, warmup_ratio=ratio).resolve(smoke_runtime.profile)
     args = train.training_arguments(config, smoke_runtime, tmp_path)
     assert args.warmup_steps == expected
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+def test_loss_on_labelled_positions_only_is_the_models_loss_with_the_same_gradients(records, smoke_runtime, tmp_path,
+                                                                                   packed):
+    """CourseTrainer's training loss skips the output head on unlabelled positions; value and gradients must match
+    the model's own loss (fp32 on CPU: equal up to summation order)."""
+    import torch
+    from transformers import Trainer
+
+    from course_lib import formatting
+
+    model, tok = _fresh(smoke_runtime)
+    config = _quick(lora_dropout=0.0).resolve(smoke_runtime.profile)  # no dropout: both passes see the same network
+    model = train.prepare_model(model, config)
+    torch.manual_seed(1)
+    for name, param in model.named_parameters():
+        if "lora_B" in name:  # B = 0 at the start would leave every A gradient zero: test a trained adapter
+            param.data.normal_(0.0, 0.02)
+    features = formatting.tokenize_dataset(records[:4], tok, 64, system_prompt=SYSTEM)[0]
+    collate = (formatting.PackedCollator(tok.pad_token_id) if packed else formatting.CausalCollator(tok.pad_token_id))
+    batch = collate(formatting.pack_examples(features, 128) if packed else features)
+    assert (batch["labels"] == -100).float().mean() > 0.3  # prompt and padding: most positions carry no label
+    trainer = train._make_trainer_class()(model=model, args=train.training_arguments(config, smoke_runtime, tmp_path,
+                                                                                      has_eval=False))
+
+    def loss_and_grads(compute):
+        model.zero_grad()
+        loss = compute(trainer, model, dict(batch))
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    fast, fast_grads = loss_and_grads(type(trainer).compute_loss)
+    default, default_grads = loss_and_grads(Trainer.compute_loss)
+    assert train._causal_lm_parts(model, batch, trainer) is not None  # the fast path really ran
+    assert float(fast) == pytest.approx(float(default), rel=1e-5)
+    worst = max(float((fast_grads[n] - g).abs().max() / (g.abs().max() + 1e-12)) for n, g in default_grads.items())
+    assert worst < 1e-4, worst
+    assert all(float(g.abs().max()) > 0 for g in default_grads.values())
