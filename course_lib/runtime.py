@@ -51,6 +51,9 @@ class Profile:
 
     Generation and models:
         max_new_tokens: generation budget per answer, in tokens.
+        inference_batch_size: prompts (or texts) per batched generation / perplexity call. No gradients or
+            optimizer state are kept, so it can be far larger than the training batch, and larger batches use the
+            cores better (measured on 2 CPU cores, 60 answers of 48 tokens: 42 s at 8, 28 s at 16, 21 s at 30).
         decoder: registry name of the causal LM the notebooks fine-tune.
 
     Evaluation and tuning lessons (04, 05):
@@ -88,6 +91,7 @@ class Profile:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     max_new_tokens: int = 48
+    inference_batch_size: int = 32
     decoder: str = "smollm2-135m-instruct"
     precision: str = "auto"
     probe_examples: int | None = None
