@@ -430,8 +430,8 @@ def layout_memory(layout: str, processes: int = 1, model="smollm2-135m-instruct"
     plan = plan_batch(batch_size or prof.batch_size, grad_accum or prof.grad_accum, processes)
     shape = model if isinstance(model, fit.ModelShape) else fit.model_shape(model)
     # flops_per_s given: only the memory parts are used, so skip the CPU matmul measurement.
-    est = fit.estimate(shape, method, batch_size=plan.per_device_batch, seq_len=seq_len, profile=profile,
-                       precision=precision, flops_per_s=1.0)
+    est = fit.estimate(shape, method, batch_size=plan.per_device_batch, seq_len=seq_len or prof.max_seq_len,
+                       profile=profile, precision=precision, flops_per_s=1.0)
     parts = {"weights": est.weights, "autocast_copies": est.autocast_copies, "gradients": est.gradients,
              "optimizer": est.optimizer, "activations": est.activations, "logits": est.logits,
              "workspace": est.workspace}

@@ -158,6 +158,11 @@ def test_layout_memory_arithmetic():
         distributed.layout_memory("zero3", 2, **kw)
     with pytest.raises(ConfigError, match="cannot be split evenly"):
         distributed.layout_memory("ddp", 3, **kw)
+    # Left out, batch and sequence length come from the profile (a100: 32 x 512 on one device).
+    default = distributed.layout_memory("single", model=shape, method="full", profile="a100")
+    assert default.plan.per_device_batch == 32
+    assert default.parts["activations"] > distributed.layout_memory("single", **{**kw, "batch_size": 32,
+                                                                                  "seq_len": 256}).parts["activations"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
