@@ -108,7 +108,8 @@ def _add_retrain(sub) -> None:
     p.add_argument("--replay", type=float, default=0.0, help="old examples added per new one (0 = none, 0.5 = half "
                    "as many; default 0)")
     p.add_argument("--out", required=True, help="versioned runs folder: registry.json + v001/, v002/, ...")
-    p.add_argument("--old", help="data the base was trained on (default: recorded in the base's run.json)")
+    p.add_argument("--old", nargs="+", metavar="PATH", help="data the base was trained on, oldest file first (default: "
+                   "every file recorded in the base's run.json: the original data and each earlier new batch)")
     p.add_argument("--max-forgetting", type=float, default=0.05, help="largest rise of the old-test loss (nats per "
                    "answer token) the gate accepts (default 0.05)")
     p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")

@@ -557,9 +557,11 @@ class RetrainConfig:
         new_data: the new instruction records (path or list of dicts).
         out: the versioned runs folder (``registry.json`` + ``v001``, ``v002``, ...).
         replay: old examples added per new example (0 = new data alone; see :func:`mix_replay`).
-        old_data: the data the base was trained on (path or list): the replay pool and, held out with the same
-            seed as :func:`course_lib.train.train` holds out its eval set, the old test set that measures
-            forgetting. ``None``: the ``train_data`` recorded in the base's ``run.json``.
+        old_data: the data the base was trained on: a path, a list of records, or a list of paths (oldest first).
+            It is the replay pool and, held out file by file with the same seed as :func:`course_lib.train.train`
+            and earlier retrainings held out their test sets, the old test set that measures forgetting.
+            ``None``: every file in the ``train_data`` the base's ``run.json`` records — the original data and
+            each batch earlier retrainings added — so a chain of retrainings replays all of its history.
         gate: the promotion rule.
         train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA, ``retrain_steps`` optimiser steps
             from the profile, the profile's learning rate).
@@ -624,6 +626,57 @@ def _records(source, what: str) -> tuple[list[dict], str]:
     raise ConfigError(f"{what} data must be a path or a list of records, not {type(source).__name__}")
 
 
+def _is_path(source) -> bool:
+    return isinstance(source, (str, os.PathLike))
+
+
+def _old_sources(old_data, base_folder: Path) -> list:
+    """The old data as a list of sources (paths or in-memory record lists), oldest first.
+
+    ``None``: every file the base's ``run.json`` records (its original data, then each retraining's new batch).
+    """
+    if old_data is not None:
+        if isinstance(old_data, (list, tuple)) and old_data and all(_is_path(item) for item in old_data):
+            return list(old_data)
+        return [old_data]
+    run_file = base_folder / RUN_FILE
+    recorded = json.loads(run_file.read_text(encoding="utf-8")).get("train_data") if run_file.exists() else None
+    if not recorded:
+        raise ConfigError(f"the base run {base_folder} does not record its training data — pass it with --old "
+                          "PATH (needed for replay and to measure forgetting on the old test set)")
+    in_memory = [text for text in recorded if text.startswith("<")]
+    if in_memory:
+        raise ConfigError(f"the base run {base_folder} was trained on records passed in memory ({in_memory[0]}), "
+                          "which run.json cannot replay — pass the old data with --old PATH [PATH ...] (Python: "
+                          "RetrainConfig(old_data=...))")
+    return recorded
+
+
+def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int,
+                drop: bool) -> tuple[list[dict], list[dict], int, list[str]]:
+    """Split each old source the way its own run did and pool the parts: ``(train, test, n_superseded, texts)``.
+
+    Each file is split with :func:`course_lib.train.split_records` (``n_test`` held out, ``seed``) — the test set
+    the run that first trained on it held out, so the old test set stays unseen. With ``drop``, an example whose
+    fact a *later* source or the new records change (:func:`drop_superseded`) leaves both parts: an earlier batch's
+    answer about a price the next batch revised is no longer true.
+    """
+    from .train import split_records
+
+    loaded = [_records(source, "old") for source in sources]
+    pooled_train, pooled_test, n_superseded = [], [], 0
+    for index, (records, _) in enumerate(loaded):
+        part_train, part_test = split_records(records, n_test, seed)
+        if drop:
+            later = [r for later_records, _ in loaded[index + 1:] for r in later_records] + list(new_records)
+            part_train, gone_train = drop_superseded(part_train, later)
+            part_test, gone_test = drop_superseded(part_test, later)
+            n_superseded += len(gone_train) + len(gone_test)
+        pooled_train += part_train
+        pooled_test += part_test
+    return pooled_train, pooled_test, n_superseded, [text for _, text in loaded]
+
+
 def _resolve_base(base, registry: RunRegistry) -> Path:
     text = str(base)
     if text == "production":  # what a scheduled job retrains: whatever the registry serves now
@@ -648,7 +701,7 @@ def _copy_lineage(base_folder: Path, staging: Path) -> dict:
     return {"base_model": base_model, "adapters": [*parents, "adapter"]}
 
 
-def _import_base(registry: RunRegistry, base_folder: Path, old_source_text: str, metrics: dict, rt) -> Path:
+def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: list[str], metrics: dict, rt) -> Path:
     """Copy an outside base run into the empty registry as its first version, in production; return its folder."""
     imported = registry.next_version()
     staging = registry.root / f".{imported}.tmp-{os.getpid()}"
@@ -661,7 +714,7 @@ def _import_base(registry: RunRegistry, base_folder: Path, old_source_text: str,
         shutil.copytree(adapter, staging / name)
         lineage["adapters"].append(name)
     (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
-    (staging / RUN_FILE).write_text(json.dumps({"train_data": [old_source_text], "imported_from":
+    (staging / RUN_FILE).write_text(json.dumps({"train_data": old_source_texts, "imported_from":
                                                 str(base_folder.resolve())}, indent=2), encoding="utf-8")
     rt.write_stamp(staging, extra={"metrics": metrics, "imported_from": str(base_folder.resolve())})
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
@@ -690,27 +743,14 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     run_adapters(base_folder)  # fail early on a base that is not a LoRA run
 
     new_records, new_source = _records(config.new_data, "new")
-    old_source = config.old_data
-    if old_source is None:
-        run_file = base_folder / RUN_FILE
-        recorded = json.loads(run_file.read_text(encoding="utf-8")).get("train_data") if run_file.exists() else None
-        if not recorded:
-            raise ConfigError(f"the base run {base_folder} does not record its training data — pass it with --old "
-                              "PATH (needed for replay and to measure forgetting on the old test set)")
-        old_source = recorded[0]
-    old_records, old_source_text = _records(old_source, "old")
-
+    old_sources = _old_sources(config.old_data, base_folder)
     n_test = config.test_examples or rt.profile.eval_examples or 50
     new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
-    old_train, old_test = train_mod.split_records(old_records, n_test, rt.seed)  # the base's own held-out split
-    n_superseded = 0
-    if config.drop_superseded:
-        old_train, gone_train = drop_superseded(old_train, new_records)
-        old_test, gone_test = drop_superseded(old_test, new_records)
-        n_superseded = len(gone_train) + len(gone_test)
-        if not old_test:
-            raise ConfigError("every old test example is about a fact the new data changes — nothing is left to "
-                              "measure forgetting on; pass more old data or RetrainConfig(drop_superseded=False)")
+    old_train, old_test, n_superseded, old_source_texts = _old_splits(
+        old_sources, new_records, n_test, rt.seed, config.drop_superseded)
+    if not old_test:
+        raise ConfigError("every old test example is about a fact the new data changes — nothing is left to "
+                          "measure forgetting on; pass more old data or RetrainConfig(drop_superseded=False)")
     mix = mix_replay(new_train, old_train, config.replay, seed=rt.seed)
     leaks = training_set_pii(mix.examples, known_values=config.known_pii)
     if leaks:
@@ -733,7 +773,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     model, tokenizer = load_run(base_folder, runtime=rt)
     base_metrics = measure(model, tokenizer)
     if registry.production is None:
-        base_folder = _import_base(registry, base_folder, old_source_text, base_metrics, rt)
+        base_folder = _import_base(registry, base_folder, old_source_texts, base_metrics, rt)
     production = registry.production
     production_metrics = base_metrics
     if registry.folder(production).resolve() != base_folder.resolve():
@@ -756,8 +796,8 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
                 "n_superseded": n_superseded, "n_old_test": len(old_test), "n_new_test": len(new_test)}
         parent_run = base_folder / RUN_FILE
         history = json.loads(parent_run.read_text(encoding="utf-8")).get("train_data", []) if parent_run.exists() else []
-        run_info = {"base": str(base_folder), "train_data": [*history, new_source] if history else
-                    [old_source_text, new_source], "new_data": new_source, "old_data": old_source_text, **data}
+        run_info = {"base": str(base_folder), "train_data": [*(history or old_source_texts), new_source],
+                    "new_data": new_source, "old_data": old_source_texts, **data}
         (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
         (staging / RUN_FILE).write_text(json.dumps(run_info, indent=2), encoding="utf-8")
         metrics = {**candidate_metrics, "forgetting": forgetting(base_metrics["old_loss"], candidate_metrics["old_loss"]),

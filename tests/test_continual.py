@@ -184,9 +184,54 @@ def test_known_values_file_formats(tmp_path):
         continual._read_known_values(tmp_path / "missing.txt")
 
 
+def test_old_data_pools_every_recorded_file_and_drops_facts_later_files_change(tmp_path):
+    """The default replay pool of a chain of retrainings: each file split as its own run split it; an example
+    whose fact a later batch (or the new data) changes leaves both parts."""
+    from course_lib import train
+
+    def write(name, rows):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    original = [{"instruction": f"o{i}", "output": "a", "fact_ids": [f"f{i % 10}"]} for i in range(40)]
+    batch1 = [{"instruction": f"b{i}", "output": "b", "fact_ids": ["f1"]} for i in range(10)]
+    new = [{"instruction": "n", "output": "c", "fact_ids": ["f2"]}]
+    paths_ = [write("original.jsonl", original), write("batch1.jsonl", batch1)]
+    base = tmp_path / "v002"
+    base.mkdir()
+    (base / continual.RUN_FILE).write_text(json.dumps({"train_data": paths_}))
+
+    sources = continual._old_sources(None, base)
+    assert sources == paths_  # every recorded file, oldest first
+    pooled_train, pooled_test, n_gone, texts = continual._old_splits(sources, new, n_test=5, seed=3, drop=True)
+    assert [t.rsplit("/", 1)[-1] for t in texts] == ["original.jsonl", "batch1.jsonl"]
+    orig_train, orig_test = train.split_records(original, 5, 3)
+    b1_train, b1_test = train.split_records(batch1, 2, 3)  # a 10-row file holds out at most a fifth
+    # f1 (changed by batch1) and f2 (changed by the new data) leave the original; batch1's f1 answers stay.
+    keep = [r for r in orig_train + orig_test if r["fact_ids"][0] not in ("f1", "f2")]
+    assert pooled_train == [r for r in orig_train if r in keep] + b1_train
+    assert pooled_test == [r for r in orig_test if r in keep] + b1_test
+    assert n_gone == 8  # 40 rows, 4 per fact: f1 and f2
+    assert not {r["instruction"] for r in pooled_test} & {r["instruction"] for r in pooled_train}
+    no_drop = continual._old_splits(sources, new, n_test=5, seed=3, drop=False)
+    assert (len(no_drop[0]) + len(no_drop[1]), no_drop[2]) == (50, 0)
+
+    # Explicit old data: a path, a list of paths, or records in memory.
+    assert continual._old_sources(paths_[0], base) == [paths_[0]]
+    assert continual._old_sources(paths_, base) == paths_
+    assert continual._old_sources(original, base) == [original]
+    (base / continual.RUN_FILE).write_text(json.dumps({"train_data": [paths_[0], "<11 new records in memory>"]}))
+    with pytest.raises(ConfigError, match="in memory.*--old PATH"):
+        continual._old_sources(None, base)
+    with pytest.raises(ConfigError, match="does not record its training data"):
+        continual._old_sources(None, tmp_path)
+
+
 @pytest.mark.slow
 def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runtime, capsys):
-    """`python -m course_lib retrain` on a 1-step base, 2 steps: registry, version files, gate, PII refusal."""
+    """`python -m course_lib retrain` on a 1-step base, 2 steps: registry, version files, gate, a second
+    retraining that replays the whole recorded history, PII refusal."""
     from course_lib import cli, models, paths, train
 
     old_path = paths.data_path("support", "support_clean.jsonl")
@@ -224,6 +269,19 @@ def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runti
     assert not (out / "v002" / "checkpoints").exists() and not list(out.glob(".*tmp-*"))
     assert json.loads((out / "v002" / "lineage.json").read_text())["adapters"] == ["parents/00", "adapter"]
 
+    # A second retraining from v002 without --old replays and tests on every file v002's lineage trained on.
+    batch2 = tmp_path / "batch2.jsonl"
+    batch2.write_text("".join(new_path.read_text().splitlines(keepends=True)[:30]))
+    assert cli.main(["retrain", "--base", "v002", "--new", str(batch2), "--out", str(out), "--profile", "smoke",
+                     "--max-steps", "1", "--quiet"]) == 0
+    run = json.loads((out / "v003" / "run.json").read_text())
+    history = [str(old_path.resolve()), str(new_path.resolve())]
+    assert run["old_data"] == history and run["train_data"] == [*history, str(batch2.resolve())]
+    n_test = smoke_runtime.profile.eval_examples
+    _, pooled_test, _, _ = continual._old_splits(history, train.read_records(batch2), n_test, 0, drop=True)
+    assert registry.get("v003").data["n_old_test"] == len(pooled_test) > v002.data["n_old_test"]
+    capsys.readouterr()
+
     # New data holding a value planted in the raw export is refused before any training: no version is added.
     leaky = tmp_path / "leaky.jsonl"
     planted = json.loads(paths.data_path("support", "raw_export_manifest.json").read_text())["pii_values"]["email"][0]
@@ -234,4 +292,4 @@ def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runti
     known.write_text(planted.split("@")[0] + "\n")
     assert cli.main([*args[:4], str(leaky), *args[5:], "--known-pii", str(known)]) == 2
     assert "personal data" in capsys.readouterr().err
-    assert [r.version for r in registry.runs()] == ["v001", "v002"]
+    assert [r.version for r in registry.runs()] == ["v001", "v002", "v003"]
