@@ -427,7 +427,12 @@ _HAS_7_DIGITS = re.compile(r"(?:\d\D{0,3}){7}")
 PII_TOKENS = {"email": "[EMAIL]", "card": "[CARD]", "phone": "[PHONE]"}
 
 
-def _luhn(digits: str) -> bool:
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of decimal digits passes the Luhn checksum that payment card numbers carry.
+
+    Used to tell card numbers from other long digit runs (order ids, timestamps); the dataset generator uses it
+    to plant card-like numbers that the detector must find.
+    """
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
@@ -452,7 +457,7 @@ def redact_pii(text: str) -> tuple[str, Counter]:
 
     def card(m):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and _luhn(digits):
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
             counts["card"] += 1
             return PII_TOKENS["card"]
         return m.group(0)

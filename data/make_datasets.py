@@ -1,4 +1,4 @@
-"""Generate every shipped dataset of the course from one seed (standard library only).
+"""Generate every shipped dataset of the course from one seed (standard library and ``course_lib.data`` only).
 
 All text is written for this course about a fictional product, *Brightleaf Notes* (a note-taking app by the
 fictional Brightleaf Labs); any resemblance to a real product is accidental. Licence of the output: CC0-1.0.
@@ -25,8 +25,11 @@ import random
 import sys
 from pathlib import Path
 
-SEED = 20261122
 DATA = Path(__file__).resolve().parent
+sys.path.insert(0, str(DATA.parent))  # course_lib.data is standard-library only too: the planted card numbers
+from course_lib.data import luhn_valid  # noqa: E402  # must pass the very checksum the PII detector applies
+
+SEED = 20261122
 PRODUCT = "Brightleaf Notes"
 
 # ----------------------------------------------------------------------------------------------------------
@@ -567,20 +570,10 @@ MOJIBAKE = {"\u2019": "\u00e2\u20ac\u2122", "\u201c": "\u00e2\u20ac\u0153", "\u2
 CHANNELS = ["email", "Email", "EMAIL ", "chat", "Chat", " chat", "web form", "Web Form", "phone"]
 
 
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def fake_card(rng) -> str:
     while True:
         digits = "4" + "".join(str(rng.randrange(10)) for _ in range(15))
-        if luhn_ok(digits):
+        if luhn_valid(digits):
             sep = rng.choice([" ", "-", ""])
             return sep.join(digits[i:i + 4] for i in range(0, 16, 4))
 
