@@ -162,6 +162,8 @@ def _add_fit(sub) -> None:
     p.add_argument("--profile", default="cpu", help="profile deciding precision/device (default: cpu)")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="override the profile's precision")
     p.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default: 8)")
+    p.add_argument("--targets", help="LoRA target modules, comma-separated, e.g. q_proj,v_proj (default: every "
+                   "linear layer of a block, as `train` uses)")
     p.add_argument("--measure", action="store_true", help="also train a few real steps here and measure the peak")
     p.set_defaults(func=_handler("fit:run_fit"))
 

@@ -20,14 +20,17 @@ Memory model (one optimiser step, AdamW, no gradient checkpointing)
   - full fine-tuning: 8 tensors of ``B·L·h`` (layer input, RMSNorm output before and after its weight, RoPE'd
     query, attention output, residual sum, second norm before/after weight), 2 of ``B·L·kv`` (RoPE'd key, value)
     and 4 of ``B·L·i`` (gate, SiLU output, up, their product);
-  - LoRA on q/v (frozen base): 5 of ``B·L·h`` (a frozen linear needs only its weight for backward, so norm
+  - LoRA on q/v only (frozen base): 5 of ``B·L·h`` (a frozen linear needs only its weight for backward, so norm
     outputs feeding only frozen layers are not kept), 2 of ``B·L·kv``, 3 of ``B·L·i`` (product not kept: the
     down projection is frozen). Each extra target module keeps its input (``+ B·L·in_features``).
   - attention scores: SDPA's fused kernels keep only a log-sum-exp per query (``B·heads·L``), so no ``L x L``
     term; the ``eager`` implementation would keep ``2 x B·heads·L·L``.
   - the head: logits ``B·L·V`` are returned to the caller, the log-softmax output is saved, and backward makes
     two more ``B·L·V`` buffers (gradient of the log-probabilities, gradient of the logits) — 4 copies at the peak.
-    With a 49k vocabulary this is the biggest activation of a small model.
+    With a 49k vocabulary this is the biggest activation of a small model. (``course_lib.train``'s single-process
+    trainer sends only the labelled positions — the answers — through the head, so its real logits part is smaller
+    by the share of prompt and padding tokens; the estimate is that of the standard path, loss on every token, as
+    ``measure_peak`` runs it.)
 
   Under autocast, matmul outputs are 2 B (the residual stream and norms stay fp32); modelled, not yet checked.
 * **overhead**: AdamW's per-tensor temporaries in the optimiser step (PyTorch's single-tensor loop on CPU: about
@@ -270,8 +273,12 @@ def _precision_for(profile, precision):
 
 
 def activation_bytes(shape: ModelShape, method: str, batch_size: int, seq_len: int, precision: str = "fp32",
-                     targets=("q_proj", "v_proj"), lora_r: int = 8, lora_dropout: float = 0.0) -> int:
-    """Bytes the blocks save for backward (see the module docstring for the per-block tensor list)."""
+                     targets=None, lora_r: int = 8, lora_dropout: float = 0.0) -> int:
+    """Bytes the blocks save for backward (see the module docstring for the per-block tensor list).
+
+    ``targets``: the LoRA target modules; ``None`` = every linear layer of a block (what training uses).
+    """
+    targets = lora_targets(shape, targets)
     t = batch_size * seq_len
     h, i, kv = shape.hidden, shape.intermediate, shape.kv_width
     f32, half = 4, (4 if precision == "fp32" else 2)  # under autocast matmul outputs are 2 B; residual/norms fp32
@@ -295,8 +302,15 @@ def activation_bytes(shape: ModelShape, method: str, batch_size: int, seq_len: i
     return shape.layers * per_block + t * 3 * h * f32  # + the final norm
 
 
+def lora_targets(shape: ModelShape, targets=None) -> tuple[str, ...]:
+    """The LoRA target modules to count: ``targets`` as given, or, for ``None``, every linear layer of a block —
+    the default of :class:`course_lib.train.TrainConfig` (``train.DEFAULT_TARGET_MODULES`` for Llama-style
+    decoders), so the estimate describes the run the course actually trains."""
+    return tuple(name for name, _, _ in shape.linear_shapes) if targets is None else tuple(targets)
+
+
 def estimate(model="smollm2-135m-instruct", method: str = "lora", batch_size: int = 8, seq_len: int = 128,
-             profile="cpu", precision: str | None = None, lora_r: int = 8, targets=("q_proj", "v_proj"),
+             profile="cpu", precision: str | None = None, lora_r: int = 8, targets=None,
              lora_dropout: float = 0.0, device: str | None = None, flops_per_s: float | None = None,
              utilisation: float = DEFAULT_UTILISATION) -> FitEstimate:
     """Predict the peak memory and the time per optimiser step of training (or running) ``model``.
@@ -307,7 +321,8 @@ def estimate(model="smollm2-135m-instruct", method: str = "lora", batch_size: in
         batch_size, seq_len: sequences per step and their (padded) length in tokens.
         profile: profile name or Profile: decides the precision and device when not given.
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` — overrides the profile.
-        lora_r, targets, lora_dropout: the LoRA set-up (dropout > 0 keeps a dropped-out copy of each target input).
+        lora_r, targets, lora_dropout: the LoRA set-up (dropout > 0 keeps a dropped-out copy of each target input);
+            ``targets=None``: every linear layer of a block, as ``course_lib.train`` trains by default.
         device: ``"cpu"`` or ``"cuda"`` (default: cuda for the t4/a100 profiles).
         flops_per_s: *achieved* FLOP/s; default: ``utilisation`` x the datasheet peak (GPU profiles) or x a matmul
             peak measured here (CPU, ~0.2 s once per process).
@@ -321,6 +336,7 @@ def estimate(model="smollm2-135m-instruct", method: str = "lora", batch_size: in
     prof_name = profile if isinstance(profile, str) else profile.name
     device = device or ("cuda" if prof_name in PROFILE_PEAK_FLOPS else "cpu")
     dims = {name: (a, b) for name, a, b in shape.linear_shapes}
+    targets = lora_targets(shape, targets)
     unknown = [t for t in targets if t not in dims]
     if method == "lora" and unknown:
         raise ConfigError(f"unknown LoRA targets {unknown} — choose from {', '.join(dims)}")
@@ -395,7 +411,7 @@ class MeasuredPeak:
 
 
 def measure_peak(method: str = "lora", batch_size: int = 2, seq_len: int = 64, precision: str = "fp32",
-                 steps: int = 3, model: str = "smollm2-135m-instruct", lora_r: int = 8, targets=("q_proj", "v_proj"),
+                 steps: int = 3, model: str = "smollm2-135m-instruct", lora_r: int = 8, targets=None,
                  lora_dropout: float = 0.0, device: str = "cpu", seed: int = 0) -> MeasuredPeak:
     """Train ``steps`` real AdamW steps on random tokens and measure the peak memory and the time per step.
 
@@ -429,7 +445,7 @@ def measure_peak(method: str = "lora", batch_size: int = 2, seq_len: int = 64, p
     base.to(device)
     weights = models.model_memory_bytes(base)
     config = train.TrainConfig(method=method, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=lora_dropout,
-                               target_modules=tuple(targets))
+                               target_modules=train.DEFAULT_TARGET_MODULES if targets is None else tuple(targets))
     net = train.prepare_model(base, config, seed=seed)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
@@ -473,7 +489,7 @@ print("RESULT" + json.dumps(dataclasses.asdict(fit.measure_peak(**kwargs))))
 
 def measure_peak_fresh(method: str = "lora", batch_size: int = 2, seq_len: int = 64, precision: str = "fp32",
                        steps: int = 2, model: str = "smollm2-135m-instruct", lora_r: int = 8,
-                       targets=("q_proj", "v_proj"), device: str = "cpu", timeout: float = 900) -> MeasuredPeak:
+                       targets=None, device: str = "cpu", timeout: float = 900) -> MeasuredPeak:
     """:func:`measure_peak` run in a fresh Python process, so the peak is clean wherever it is called from.
 
     In a process that has already loaded models or trained, the allocator keeps freed memory and reuses it, which
@@ -488,7 +504,8 @@ def measure_peak_fresh(method: str = "lora", batch_size: int = 2, seq_len: int =
     if method not in ("lora", "full"):
         raise ConfigError(f"measure_peak_fresh trains: method must be 'lora' or 'full', not {method!r}")
     kwargs = dict(method=method, batch_size=int(batch_size), seq_len=int(seq_len), precision=precision,
-                  steps=int(steps), model=model, lora_r=int(lora_r), targets=list(targets), device=device)
+                  steps=int(steps), model=model, lora_r=int(lora_r),
+                  targets=None if targets is None else list(targets), device=device)
     root = str(Path(__file__).resolve().parent.parent)  # the course checkout, importable in the child
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-c", _FRESH_SCRIPT, json.dumps(kwargs)], capture_output=True, text=True,
@@ -502,11 +519,13 @@ def measure_peak_fresh(method: str = "lora", batch_size: int = 2, seq_len: int =
 
 def run_fit(args) -> int:
     """``python -m course_lib fit``: print the estimate (and, with ``--measure``, a measured peak beside it)."""
+    targets = tuple(t.strip() for t in args.targets.split(",") if t.strip()) if args.targets else None
     est = estimate(args.model, args.method, args.batch, args.seq, profile=args.profile, precision=args.precision,
-                   lora_r=args.lora_r)
+                   lora_r=args.lora_r, targets=targets)
     print(est.explain())
     if args.measure:
-        got = measure_peak(args.method, args.batch, args.seq, est.precision, model=args.model, lora_r=args.lora_r)
+        got = measure_peak(args.method, args.batch, args.seq, est.precision, model=args.model, lora_r=args.lora_r,
+                           targets=targets)
         print(got)
         print(f"estimate / measured = {est.total / got.peak_bytes:.2f}")
     return 0

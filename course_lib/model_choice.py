@@ -365,12 +365,14 @@ class PublishedModel:
         positions = self.context * self.hidden if self.family == "GPT-2" else 0  # GPT-2 learns positions
         return self.layers * block + embeddings + positions
 
-    def shape(self):
+    def shape(self, num_labels: int = 3):
         """A :class:`course_lib.fit.ModelShape` for fit's estimate.
 
         Exact in the parts that grow with parameters (weights, gradients, optimizer states: the published count);
         the activations are fit's Llama-block model applied to this width and depth (both stacks of an
-        encoder-decoder), an approximation for GPT-2, BERT and T5.
+        encoder-decoder), an approximation for GPT-2, BERT and T5. An encoder is costed as what it is fine-tuned
+        as here, a classifier: its output is ``num_labels`` scores, not a vocabulary-wide language-model head (see
+        :func:`classifier_shape`).
         """
         from . import fit
 
@@ -380,7 +382,8 @@ class PublishedModel:
         matmul = min(self.params, blocks * sum(a * b for _, a, b in linears) + head)
         return fit.ModelShape(layers=blocks, hidden=self.hidden, intermediate=self.intermediate, heads=self.heads,
                               kv_heads=self.kv_heads, head_dim=self.head_dim or self.hidden // self.heads,
-                              vocab=self.vocab, tied=self.tied, gated_mlp=self.gated, linear_shapes=linears,
+                              vocab=int(num_labels) if self.architecture == "encoder" else self.vocab,
+                              tied=self.tied, gated_mlp=self.gated, linear_shapes=linears,
                               params=self.params, matmul_params=matmul,
                               largest_tensor=max(self.vocab * self.hidden, self.hidden * self.intermediate),
                               max_positions=self.context)
@@ -457,7 +460,8 @@ def family_table(models=PUBLISHED, gpu_profile: str = "t4", laptop_profile: str 
 
     Columns: family, architecture, parameters (M), context, typical use; ``train GFLOP/token`` = 6 x parameters
     (forward 2N + backward 4N, the usual rule of thumb); ``fp16 weights (GiB)`` = 2 B x parameters; then fit's peak
-    estimate (GiB) for LoRA (rank ``lora_r`` on q/v) and full fine-tuning with the batch, sequence length and
+    estimate (GiB) for LoRA (rank ``lora_r`` on every linear layer of a block, as ``course_lib.train`` trains) and
+    full fine-tuning (encoders as 3-label classifiers) with the batch, sequence length and
     precision of ``gpu_profile`` (a T4: fp16 autocast over fp32 master weights) and of ``laptop_profile`` (this
     CPU's precision), whether each fits ``gpu_memory_gib`` / ``laptop_memory_gib``, and fit's predicted hours of
     LoRA training per million tokens on the laptop (its FLOP/s measured here).
@@ -605,8 +609,11 @@ def load_gemma(spec: OptionalModel = GEMMA, runtime=None, verbose: bool = True):
 
     start = time.perf_counter()
     folder = gemma_checkpoint(spec, progress=verbose)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    from .models import quiet_transformers_progress
+
+    with quiet_transformers_progress():
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     if tokenizer.pad_token_id is None:
         raise ConfigError(f"the {spec.name} tokenizer has no pad token — delete {folder} and load it again")
     model.generation_config.pad_token_id = tokenizer.pad_token_id

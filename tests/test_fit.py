@@ -33,7 +33,13 @@ def test_parts_follow_the_rules():
     full = fit.estimate(method="full", batch_size=2, seq_len=64, precision="fp32", flops_per_s=1e11)
     lora = fit.estimate(method="lora", batch_size=2, seq_len=64, precision="fp32", flops_per_s=1e11)
     assert full.gradients == 4 * full.trainable_params and full.optimizer == 8 * full.trainable_params
-    assert lora.trainable_params == 30 * 8 * ((576 + 576) + (576 + 192))  # r x (in + out) for q and v per layer
+    # r x (in + out) per target and layer; by default every linear layer of a block, as course_lib.train trains:
+    # q 576->576, k and v 576->192, o 576->576, gate and up 576->1536, down 1536->576.
+    assert lora.trainable_params == 30 * 8 * (1152 + 768 + 768 + 1152 + 2112 + 2112 + 2112) == 2_442_240
+    qv = fit.estimate(method="lora", batch_size=2, seq_len=64, precision="fp32", flops_per_s=1e11,
+                      targets=("q_proj", "v_proj"))
+    assert qv.trainable_params == 30 * 8 * ((576 + 576) + (576 + 192))
+    assert qv.activations < lora.activations  # each extra target keeps its input for the adapter's gradient
     assert full.weights == lora.weights == 4 * full.trainable_params
     assert lora.total < full.total
     # Activations and logits grow linearly with the tokens in a step.
@@ -84,6 +90,11 @@ def test_cli_fit_prints_the_parts():
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "optimizer states" in out.stdout and "peak" in out.stdout
+    assert "2,442,240 trainable parameters" in out.stdout  # every linear layer, like `train`
+    qv = subprocess.run([sys.executable, "-m", "course_lib", "fit", "--method", "lora", "--batch", "2", "--seq", "64",
+                         "--profile", "smoke", "--targets", "q_proj, v_proj"], capture_output=True, text=True,
+                        cwd=REPO, timeout=120)
+    assert qv.returncode == 0 and "460,800 trainable parameters" in qv.stdout, qv.stderr
     bad = subprocess.run([sys.executable, "-m", "course_lib", "fit", "--method", "lora", "--batch", "0"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr

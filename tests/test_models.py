@@ -62,6 +62,25 @@ def test_encoder_loads_from_package():
     assert vectors.shape == (2, 384)
 
 
+def test_loading_from_the_cache_shows_no_transformers_bars(smol, monkeypatch):
+    """transformers' "Loading weights" bar is off while a cached model loads, and on again afterwards.
+    (Checked on the switch, not on printed text: the tests run with TQDM_DISABLE=1, which hides every bar.)"""
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    real = transformers.AutoModelForCausalLM.from_pretrained
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(hf_logging.is_progress_bar_enabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", spy)
+    hf_logging.enable_progress_bar()
+    models.load_causal_lm(verbose=False)
+    assert seen == [False] and hf_logging.is_progress_bar_enabled()
+
+
 def test_classifier_gets_a_fresh_head_without_a_load_report(capfd):
     """Only the head starts fresh; transformers' multi-line report about it is not shown to the learner."""
     model, tokenizer = models.load_classifier(["bug", "billing", "account"])
