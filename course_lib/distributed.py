@@ -415,7 +415,7 @@ def layout_memory(layout: str, processes: int = 1, model="smollm2-135m-instruct"
     * ``single`` / ``ddp``: every device holds the full weights, gradients and AdamW states; DDP adds its
       all-reduce buckets, a second copy of every trainable gradient (4 bytes each).
     * ``fsdp`` (full shard): weights, their autocast copies, gradients and optimizer states divided by
-      ``processes``; plus the layers gathered in full while they run: two decoder blocks (the running one and the
+      ``processes`` (and the optimiser's temporaries, when the optimiser step is fit's peak moment); plus the layers gathered in full while they run: two decoder blocks (the running one and the
       prefetched next one) and the root unit (embeddings / LM head), 4 bytes per parameter.
 
     Activations and logits scale with the per-device micro-batch in every layout. ``model`` is a registry name
@@ -438,7 +438,10 @@ def layout_memory(layout: str, processes: int = 1, model="smollm2-135m-instruct"
     if layout == "ddp":
         parts["ddp_buckets"] = est.gradients
     elif layout == "fsdp":
-        for name in ("weights", "autocast_copies", "gradients", "optimizer"):
+        sharded = ["weights", "autocast_copies", "gradients", "optimizer"]
+        if est.peak_moment == "optimiser step":  # the workspace is then AdamW's temporaries: each rank steps its shard
+            sharded.append("workspace")
+        for name in sharded:
             parts[name] = -(-parts[name] // processes)  # ceil: shards are padded to equal size
         block = sum(a * b for _, a, b in shape.linear_shapes) + 2 * shape.hidden
         parts["gathered_layers"] = 4 * (2 * block + shape.vocab * shape.hidden)

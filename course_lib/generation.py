@@ -70,6 +70,9 @@ def next_token_distribution(model, tokenizer, prompt, temperature: float = 1.0, 
     Returns a pandas DataFrame with columns ``token``, ``probability`` (after temperature scaling, before the
     nucleus cut) and ``in_nucleus`` (whether top-p sampling could pick it): temperature < 1 sharpens the
     distribution, > 1 flattens it; top-p keeps the smallest set of tokens whose probabilities sum to ``top_p``.
+    The table shows ``k`` rows, but the nucleus is measured over the whole vocabulary: ``table.attrs`` holds
+    ``nucleus_size`` (tokens top-p sampling can pick), ``nucleus_mass`` (their total probability) and
+    ``vocabulary`` (tokens scored).
     """
     import pandas as pd
     import torch
@@ -81,8 +84,12 @@ def next_token_distribution(model, tokenizer, prompt, temperature: float = 1.0, 
     probs = torch.softmax(logits / max(temperature, 1e-6), dim=-1)
     sorted_probs, order = probs.sort(descending=True)
     # A token is in the nucleus if the mass of the tokens ranked above it is still below top_p.
+    # top_p >= 1 turns the cut off, as in generate(): every token stays (a float cumsum can reach 1.0 early).
     mass_before = sorted_probs.cumsum(0) - sorted_probs
-    in_nucleus = mass_before < top_p
+    in_nucleus = mass_before < top_p if top_p < 1.0 else torch.ones_like(sorted_probs, dtype=torch.bool)
     rows = [{"token": tokenizer.decode([int(order[i])]), "probability": float(sorted_probs[i]),
              "in_nucleus": bool(in_nucleus[i])} for i in range(k)]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs.update(nucleus_size=int(in_nucleus.sum()), nucleus_mass=float(sorted_probs[in_nucleus].sum()),
+                       vocabulary=int(probs.numel()))
+    return table

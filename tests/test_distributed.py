@@ -152,6 +152,9 @@ def test_layout_memory_arithmetic():
     for name in ("weights", "gradients", "optimizer"):
         assert fsdp.parts[name] == -(-single.parts[name] // 4)
     assert 0 < fsdp.parts["gathered_layers"] < single.parts["weights"] / 4
+    # At this size the optimiser step is the peak, and its temporaries belong to each rank's shard too.
+    assert fit.estimate(shape, "full", 2, 1024, profile="a100", flops_per_s=1.0).peak_moment == "optimiser step"
+    assert fsdp.parts["workspace"] == -(-ddp.parts["workspace"] // 4)
     assert fsdp.total < ddp.total < single.total
     assert "fsdp x4" in fsdp.describe()
     with pytest.raises(ConfigError, match="unknown layout"):

@@ -145,3 +145,17 @@ def test_interrupted_first_load_leaves_no_usable_cache_and_is_rebuilt(tmp_path, 
     assert path == target and (target / models._COMPLETE_MARKER).exists()
     assert (target / "model.safetensors").exists()
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_next_token_distribution_measures_the_nucleus_over_the_whole_vocabulary(smol):
+    from course_lib import generation
+
+    model, tokenizer = smol
+    question = "What is the capital of France?"
+    table = generation.next_token_distribution(model, tokenizer, question, top_p=0.9, k=5)
+    size, mass = table.attrs["nucleus_size"], table.attrs["nucleus_mass"]
+    assert len(table) == 5 and table.attrs["vocabulary"] == model.config.vocab_size
+    assert mass >= 0.9 and mass - table.probability.iloc[:size].sum() > -1e-6  # the smallest set reaching 0.9
+    assert table.in_nucleus.sum() == min(size, 5)
+    everything = generation.next_token_distribution(model, tokenizer, question, top_p=1.0, k=5)
+    assert everything.attrs["nucleus_size"] == model.config.vocab_size  # top_p = 1 keeps every token
