@@ -84,6 +84,10 @@ def metric_curves(log_history, metrics, title: str = "Validation metrics during 
     return fig
 
 
+_CURVE_LABELS = {"eval_loss": "validation loss (nats per token)", "train_loss": "training loss (nats per token)",
+                 "loss": "training loss (nats per token)"}
+
+
 def compare_curves(histories: dict, column: str = "eval_loss", title: str | None = None):
     """The same curve (default validation loss) for several runs on one axis: ``{run name: log_history}``."""
     fig = _figure(7, 4.2)
@@ -95,8 +99,9 @@ def compare_curves(histories: dict, column: str = "eval_loss", title: str | None
         series = table[column].dropna()
         ax.plot(series.index, series.values, "o-", label=name, markersize=3)
     ax.set_xlabel("optimiser step")
-    ax.set_ylabel(column)
-    ax.set_title(title or f"{column} by run")
+    label = _CURVE_LABELS.get(column, column)
+    ax.set_ylabel(label)
+    ax.set_title(title or f"{label.split(' (')[0]} by run")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -163,7 +168,7 @@ def comparison_bars(table, metrics=None, title: str = "Model comparison"):
 
 
 def trials_plot(trials, objective: str = "value", params=None, minimize: bool = True,
-                title: str = "Hyperparameter search"):
+                title: str = "Hyperparameter search", objective_label: str | None = None):
     """Trials of a search: objective by trial with the best-so-far line, then objective against each parameter.
 
     Args:
@@ -173,9 +178,12 @@ def trials_plot(trials, objective: str = "value", params=None, minimize: bool = 
         params: parameter columns to plot (default: every ``params_*`` column); log-scaled when they span more
             than a factor of 20 (learning rates).
         minimize: whether lower is better (for the best-so-far line).
+        objective_label: what the objective is, for the axes (default: the column name; Optuna's "value" reads
+            as "objective").
     """
     import numpy as np
     import pandas as pd
+    from matplotlib.ticker import MaxNLocator
 
     def frame_of(obj):
         if isinstance(obj, pd.DataFrame):
@@ -202,8 +210,10 @@ def trials_plot(trials, objective: str = "value", params=None, minimize: bool = 
         axes[0].plot(range(len(values)), best, "-", color=colour, alpha=0.7)
         for ax, param in zip(axes[1:], params):
             ax.plot(frame[param], values, "o", color=colour, alpha=0.7, label=name)
+    label = objective_label or ("objective" if objective == "value" else objective)
     axes[0].set_xlabel("trial")
-    axes[0].set_ylabel(objective)
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel(label)
     axes[0].set_title("by trial (line: best so far)", fontsize=9)
     if len(searches) > 1:
         axes[0].legend(fontsize=8)
@@ -212,8 +222,10 @@ def trials_plot(trials, objective: str = "value", params=None, minimize: bool = 
         numeric = pd.to_numeric(column, errors="coerce")
         if numeric.notna().all() and numeric.min() > 0 and numeric.max() / numeric.min() > 20:
             ax.set_xscale("log")
+        elif numeric.notna().all() and (numeric == numeric.round()).all():
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs, ranks: no 2.2 ticks
         ax.set_xlabel(str(param).removeprefix("params_"))
-        ax.set_title(f"{objective} vs {str(param).removeprefix('params_')}", fontsize=9)
+        ax.set_title(f"{label} vs {str(param).removeprefix('params_')}", fontsize=9)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.suptitle(title)

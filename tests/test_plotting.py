@@ -40,6 +40,7 @@ def test_loss_curves_accept_history_table_and_epoch_axis():
 def test_compare_curves_one_line_per_run():
     fig = plotting.compare_curves({"base": LOG, "early stop": LOG[:3]})
     assert sorted(_lines(fig)) == ["base", "early stop"]
+    assert fig.axes[0].get_ylabel() == "validation loss (nats per token)"  # not the log's column name
 
 
 def test_confusion_matrix_annotates_counts():
@@ -67,6 +68,11 @@ def test_trials_plot_from_dataframe_and_best_so_far():
     assert list(best.get_ydata()) == [3.0, 2.0, 2.0, 1.0]
     assert fig.axes[1].get_xscale() == "log"  # learning rates span 1000x
     assert fig.axes[2].get_xscale() == "linear"
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in fig.axes[2].get_xticks())  # ranks: no 4.5 ticks
+    assert fig.axes[0].get_ylabel() == "objective"  # Optuna's "value" column, named for what it is
+    named = plotting.trials_plot(trials, objective_label="validation loss")
+    assert named.axes[0].get_ylabel() == "validation loss" and named.axes[1].get_title().startswith("validation")
 
 
 def test_trials_plot_from_optuna_study():
