@@ -267,6 +267,13 @@ def load_sentence_encoder(name: str = "minilm-l6", device: str | None = None):
     return SentenceTransformer(str(encoder_folder(name)), device=device or "cpu", local_files_only=True)
 
 
+class _DropLoadReport(logging.Filter):
+    """Drops transformers' "LOAD REPORT" log record (missing/unexpected weights); everything else passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "LOAD REPORT" not in str(record.msg)
+
+
 def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
     """The packaged encoder with a fresh classification head for ``labels``; returns ``(model, tokenizer)``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -274,17 +281,19 @@ def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
     folder = encoder_folder(name)
     id2label = dict(enumerate(labels))
     # transformers logs a multi-line "LOAD REPORT" because the head's weights are not in the checkpoint. Here that
-    # is the point (the head is what training learns), so the report is checked below instead of shown.
+    # is the point (the head is what training learns), so the report is checked below instead of shown. A filter,
+    # not a higher log level: transformers 5 runs an extra tensor-parallel check (with its own warning) when the
+    # level of its loading logger is raised.
     loading_logger = logging.getLogger("transformers.modeling_utils")
-    level = loading_logger.level
-    loading_logger.setLevel(logging.ERROR)
+    report_filter = _DropLoadReport()
+    loading_logger.addFilter(report_filter)
     try:
         with quiet_transformers_progress():
             model, info = AutoModelForSequenceClassification.from_pretrained(
                 folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
                 output_loading_info=True)
     finally:
-        loading_logger.setLevel(level)
+        loading_logger.removeFilter(report_filter)
     body = model.base_model_prefix  # "bert": the pretrained encoder; only the head ("classifier.*") may be new
     not_loaded = [key for key in info["missing_keys"] if key.startswith(f"{body}.")]
     if not_loaded:
