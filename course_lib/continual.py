@@ -630,6 +630,12 @@ def _is_path(source) -> bool:
     return isinstance(source, (str, os.PathLike))
 
 
+def _recorded_train_data(run_folder: Path) -> list[str]:
+    """The ``train_data`` a run's ``run.json`` records, oldest first (empty when there is no such file)."""
+    run_file = run_folder / RUN_FILE
+    return json.loads(run_file.read_text(encoding="utf-8")).get("train_data", []) if run_file.exists() else []
+
+
 def _old_sources(old_data, base_folder: Path) -> list:
     """The old data as a list of sources (paths or in-memory record lists), oldest first.
 
@@ -639,8 +645,7 @@ def _old_sources(old_data, base_folder: Path) -> list:
         if isinstance(old_data, (list, tuple)) and old_data and all(_is_path(item) for item in old_data):
             return list(old_data)
         return [old_data]
-    run_file = base_folder / RUN_FILE
-    recorded = json.loads(run_file.read_text(encoding="utf-8")).get("train_data") if run_file.exists() else None
+    recorded = _recorded_train_data(base_folder)
     if not recorded:
         raise ConfigError(f"the base run {base_folder} does not record its training data — pass it with --old "
                           "PATH (needed for replay and to measure forgetting on the old test set)")
@@ -794,8 +799,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
         decision = config.gate.decide(candidate_metrics, production_metrics)
         data = {"n_new": mix.n_new, "n_replayed": mix.n_replayed, "replay": mix.fraction,
                 "n_superseded": n_superseded, "n_old_test": len(old_test), "n_new_test": len(new_test)}
-        parent_run = base_folder / RUN_FILE
-        history = json.loads(parent_run.read_text(encoding="utf-8")).get("train_data", []) if parent_run.exists() else []
+        history = _recorded_train_data(base_folder)  # base_folder may now be the imported copy
         run_info = {"base": str(base_folder), "train_data": [*(history or old_source_texts), new_source],
                     "new_data": new_source, "old_data": old_source_texts, **data}
         (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")

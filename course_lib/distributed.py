@@ -415,8 +415,9 @@ def layout_memory(layout: str, processes: int = 1, model="smollm2-135m-instruct"
     * ``single`` / ``ddp``: every device holds the full weights, gradients and AdamW states; DDP adds its
       all-reduce buckets, a second copy of every trainable gradient (4 bytes each).
     * ``fsdp`` (full shard): weights, their autocast copies, gradients and optimizer states divided by
-      ``processes`` (and the optimiser's temporaries, when the optimiser step is fit's peak moment); plus the layers gathered in full while they run: two decoder blocks (the running one and the
-      prefetched next one) and the root unit (embeddings / LM head), 4 bytes per parameter.
+      ``processes`` (and the optimiser's temporaries, when the optimiser step is fit's peak moment); plus the
+      layers gathered in full while they run: two decoder blocks (the running one and the prefetched next one)
+      and the root unit (embeddings / LM head), 4 bytes per parameter.
 
     Activations and logits scale with the per-device micro-batch in every layout. ``model`` is a registry name
     or a :class:`course_lib.fit.ModelShape`. Raises :class:`ConfigError` on an unknown layout or an uneven batch.

@@ -750,7 +750,8 @@ def run_evaluate(args) -> int:
         with rt.autocast():
             results.append(evaluate_generation(
                 model, tokenizer, prompts, references, keywords, name=name,
-                max_new_tokens=args.max_new_tokens or rt.profile.max_new_tokens, batch_size=rt.profile.inference_batch_size,
+                max_new_tokens=args.max_new_tokens or rt.profile.max_new_tokens,
+                batch_size=rt.profile.inference_batch_size,
                 progress=not args.quiet))
         del model
     table = comparison_table(results)
