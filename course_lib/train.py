@@ -66,6 +66,10 @@ class TrainConfig:
         lora_r / lora_alpha / lora_dropout: adapter rank, scale numerator (the update is scaled by alpha / r) and
             dropout on the adapter input.
         target_modules: names of the linear layers that get adapters.
+        lora_block_share: the share of the transformer blocks, counted from the top, that get adapters (``1.0``:
+            every block; ``None``: the profile's). Autograd then stops at the lowest adapted block, so the backward
+            pass skips the blocks below: with the top half of SmolLM2's 30 blocks a step costs about half
+            (benchmarks/README.md).
 
     Data:
         max_seq_len: longest sequence in tokens (answers are cut beyond it, see ``formatting.tokenize_example``).
@@ -92,6 +96,7 @@ class TrainConfig:
     lora_alpha: int | None = None
     lora_dropout: float | None = None
     target_modules: tuple = DEFAULT_TARGET_MODULES
+    lora_block_share: float | None = None
     max_seq_len: int | None = None
     train_examples: int | None = None
     eval_examples: int | None = None
@@ -124,6 +129,7 @@ class TrainConfig:
             raise ConfigError(f"unknown live display {self.live!r} — use 'auto', 'text', 'plot' or 'off'")
         defaults = {
             "lora_r": profile.lora_r, "lora_alpha": profile.lora_alpha, "lora_dropout": profile.lora_dropout,
+            "lora_block_share": profile.lora_block_share,
             "max_seq_len": profile.max_seq_len, "train_examples": profile.train_examples,
             "eval_examples": profile.eval_examples, "epochs": profile.epochs, "max_steps": profile.max_steps,
             "batch_size": profile.batch_size, "grad_accum": profile.grad_accum,
@@ -132,6 +138,8 @@ class TrainConfig:
             "eval_steps": profile.eval_steps, "save_steps": profile.save_steps,
             "logging_steps": profile.logging_steps,
         }
+        if self.method == "full" and profile.full_max_steps is not None:
+            defaults["max_steps"] = profile.full_max_steps  # a full step costs ~2x LoRA's (see Profile)
         filled = dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
         filled.target_modules = tuple(filled.target_modules)
         for name in ("batch_size", "grad_accum", "max_seq_len", "eval_steps", "save_steps", "logging_steps"):
@@ -538,6 +546,18 @@ def quiet_peft_warning():
         yield
 
 
+def top_layers(model, share: float | None) -> list[int] | None:
+    """Indices of the top ``share`` of ``model``'s transformer blocks, at least one (``None`` or 1.0: every block,
+    which is peft's default). 0.5 of SmolLM2's 30 blocks is blocks 15-29."""
+    if share is None or share == 1:
+        return None
+    if not 0 < share <= 1:
+        raise ConfigError(f"lora_block_share={share} — use a share of the blocks between 0 (exclusive) and 1")
+    blocks = model.config.num_hidden_layers
+    count = max(1, round(share * blocks))
+    return list(range(blocks - count, blocks))
+
+
 def prepare_model(model, config: TrainConfig, seed: int = 0):
     """Make ``model`` trainable by ``config.method``; returns the model to train (a ``PeftModel`` for LoRA).
 
@@ -560,7 +580,8 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
                           f"{', '.join(sorted(names))}")
     torch.manual_seed(seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM")
+                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
+                      layers_to_transform=top_layers(model, config.lora_block_share))
     with quiet_peft_warning():
         return get_peft_model(model, lora)
 
@@ -1109,17 +1130,20 @@ class ClassifierResult:
     tokenizer: object = field(default=None, repr=False)
 
 
-def train_classifier(texts, labels, label_names, runtime=None, learning_rate: float = 1e-4, max_length: int = 128,
-                     encoder: str = "minilm-l6", live: str = "auto", output_dir=None) -> ClassifierResult:
+def train_classifier(texts, labels, label_names, runtime=None, learning_rate: float | None = None,
+                     epochs: float | None = None, max_length: int = 128, encoder: str = "minilm-l6",
+                     live: str = "auto", output_dir=None) -> ClassifierResult:
     """Fine-tune the packaged MiniLM encoder with a fresh classification head on ``texts`` -> ``labels``.
 
     Args:
         texts / labels: training texts and their class names (each one of ``label_names``).
         label_names: the classes, in the order of the head's outputs.
-        runtime: budgets come from its profile: ``train_examples`` (random subsample), ``epochs``, ``max_steps``,
-            ``batch_size``, ``grad_accum``, ``warmup_ratio``, ``logging_steps``; precision as for the decoder.
-        learning_rate: 1e-4 for every weight: the head starts random and the budgets are a few dozen steps, where
-            BERT's usual 2e-5 would barely move it (measured: see notebook 03).
+        runtime: budgets come from its profile: ``train_examples`` (random subsample), ``classifier_epochs``,
+            ``classifier_learning_rate``, ``max_steps``, ``batch_size``, ``grad_accum``, ``warmup_ratio``,
+            ``logging_steps``; precision as for the decoder.
+        learning_rate: for every weight (``None``: the profile's ``classifier_learning_rate``). The head starts
+            random and the budgets are a few hundred steps, where BERT's usual 2e-5 barely moves it.
+        epochs: passes over the texts (``None``: the profile's ``classifier_epochs``).
         max_length: truncation in tokens (reviews are short: ~40 tokens).
         live: as :attr:`TrainConfig.live`.
         output_dir: scratch folder for the Trainer (nothing is checkpointed; default ``paths.output_dir``).
@@ -1148,9 +1172,9 @@ def train_classifier(texts, labels, label_names, runtime=None, learning_rate: fl
             for ids, mask, (_, label) in zip(encoded["input_ids"], encoded["attention_mask"], pairs)]
     out = Path(output_dir) if output_dir is not None else paths.output_dir("classifier")
     args = TrainingArguments(
-        output_dir=str(out), num_train_epochs=prof.epochs, max_steps=prof.max_steps,
+        output_dir=str(out), num_train_epochs=epochs or prof.classifier_epochs, max_steps=prof.max_steps,
         per_device_train_batch_size=prof.batch_size, gradient_accumulation_steps=prof.grad_accum,
-        learning_rate=learning_rate, warmup_steps=prof.warmup_ratio, weight_decay=prof.weight_decay,
+        learning_rate=learning_rate or prof.classifier_learning_rate, warmup_steps=prof.warmup_ratio, weight_decay=prof.weight_decay,
         lr_scheduler_type="linear", optim=choose_optimizer(rt.device),
         bf16=rt.precision == "bf16", fp16=rt.precision == "fp16", use_cpu=rt.device == "cpu",  # see training_arguments
         eval_strategy="no", save_strategy="no", logging_strategy="steps", logging_steps=prof.logging_steps,

@@ -250,3 +250,26 @@ def test_loss_on_labelled_positions_only_is_the_models_loss_with_the_same_gradie
     worst = max(float((fast_grads[n] - g).abs().max() / (g.abs().max() + 1e-12)) for n, g in default_grads.items())
     assert worst < 1e-4, worst
     assert all(float(g.abs().max()) > 0 for g in default_grads.values())
+
+
+def test_block_share_puts_adapters_on_the_top_blocks_only(smoke_runtime):
+    import torch
+
+    model, _ = _fresh(smoke_runtime)
+    config = train.TrainConfig(method="lora", lora_block_share=0.5).resolve(smoke_runtime.profile)
+    peft_model = train.prepare_model(model, config)
+    adapted = {int(name.split(".layers.")[1].split(".")[0]) for name, p in peft_model.named_parameters()
+               if p.requires_grad}
+    assert adapted == set(range(15, 30))  # the top half of SmolLM2's 30 blocks
+    # Half the adapters of the every-block count (30 * 8 * (1152 + 768 + 768 + 1152 + 2112 * 3) = 2,442,240).
+    assert models.count_parameters(peft_model).trainable == 2_442_240 // 2
+    # Autograd stops at the lowest adapted block: nothing below block 15 takes part in the backward pass.
+    reached = []
+    for index, block in enumerate(peft_model.base_model.model.model.layers):
+        block.register_full_backward_hook(lambda module, grad_in, grad_out, i=index: reached.append(i))
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    peft_model(input_ids=ids, labels=ids).loss.backward()
+    assert min(reached) == 15 and set(reached) == set(range(15, 30))
+    assert train.top_layers(model, 1.0) is None and train.top_layers(model, 0.01) == [29]
+    with pytest.raises(ConfigError, match="lora_block_share"):
+        train.top_layers(model, 1.5)

@@ -1,0 +1,75 @@
+"""What the README promises a learner will see must be what a kept run measured.
+
+The check cell of each training notebook writes its headline comparisons (model vs baseline, difference and its
+95 % paired-bootstrap interval) to ``<outputs>/<notebook>/claims.json``. The copy from the cpu run that the
+README quotes is kept in ``docs/claims/`` (``<run id>_<notebook>.json``, with the run's summary in
+``docs/timings/``); this test rebuilds the README's "what you will see" text from it, so a quoted number that
+drifts from the kept run fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIMS = ROOT / "docs" / "claims"
+
+
+def kept(notebook: str) -> tuple[str, list[dict]]:
+    """``(run id, rows)`` of the newest kept claims file of ``notebook`` (e.g. ``"03_training"``)."""
+    files = sorted(CLAIMS.glob(f"*_{notebook}.json"))
+    assert files, f"no kept claims of {notebook} in docs/claims/"
+    return files[-1].name.split("_")[0], json.loads(files[-1].read_text(encoding="utf-8"))["table"]
+
+
+def row(rows: list[dict], task: str, versus: str) -> dict:
+    found = [r for r in rows if r["task"] == task and r["versus"] == versus]
+    assert len(found) == 1, f"claims hold {len(found)} rows for {task} vs {versus}"
+    return found[0]
+
+
+def quoted(rows: list[dict], task: str, metric: str, baselines: tuple[str, ...]) -> str:
+    """The README's wording of one claim: the baselines' scores, the fine-tuned score, and the smallest gain."""
+    picked = [row(rows, task, b) for b in baselines]
+    weakest = min(picked, key=lambda r: r["difference"])
+    before = " / ".join(f"{r['versus score']:.2f} ({r['versus']})" for r in picked)
+    return (f"{metric} {before} → {picked[0]['score']:.2f} ({picked[0]['model']}), {weakest['difference']:+.2f} over "
+            f"{weakest['versus']} (95 % CI {weakest['95% low']:+.2f} to {weakest['95% high']:+.2f})")
+
+
+def readme_row(number: str) -> str:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    found = [line for line in lines if line.startswith(f"| [{number} ·")]
+    assert len(found) == 1, f"README course table has {len(found)} rows for notebook {number}"
+    return found[0]
+
+
+def test_readme_quotes_notebook_03s_kept_cpu_run():
+    run, rows = kept("03_training")
+    assert {r["profile"] for r in rows} == {"cpu"}, "the README quotes the cpu profile"
+    assert (ROOT / "docs" / "timings" / f"{run}.json").exists(), f"run {run} has no summary in docs/timings/"
+    text = readme_row("03")
+    for task, metric, baselines in (("support keyword match", "keyword match", ("zero-shot", "3-shot")),
+                                    ("triage fields", "JSON fields", ("zero-shot", "3-shot")),
+                                    ("sentiment macro F1", "macro-F1", ("SmolLM2 prompted",))):
+        expected = quoted(rows, task, metric, baselines)
+        assert expected in text, f"README row 03 should say: {expected}"
+
+
+def test_kept_claims_hold_the_lessons_bar():
+    """The kept cpu run itself meets what notebook 03's check cell asserts from the cpu profile up."""
+    _, rows = kept("03_training")
+    for r in rows:
+        if r["task"] != "sentiment macro F1":
+            assert r["difference"] >= 0.20, r
+        assert r["interval excludes 0"] and r["95% low"] > 0, r
+
+
+@pytest.mark.parametrize("mutation", [0.01, -0.01])
+def test_a_drifted_number_is_caught(mutation):
+    _, rows = kept("03_training")
+    changed = [dict(r, score=r["score"] + mutation) if r["task"] == "triage fields" else r for r in rows]
+    assert quoted(changed, "triage fields", "JSON fields", ("zero-shot", "3-shot")) not in readme_row("03")
