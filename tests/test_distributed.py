@@ -202,7 +202,10 @@ def _train_args(data: Path, eval_data: Path, out: Path, *extra) -> list:
             "--out", str(out), "--max-steps", str(STEPS), "--save-steps", str(SAVE_EVERY), "--eval-steps", "100",
             # Dropout off: the masks are drawn per process, so with dropout 1 and 2 processes would train on
             # different noise (measured: 7e-4 apart at step 3) and the comparison below would test the RNG.
-            "--lora-dropout", "0", *extra]
+            "--lora-dropout", "0",
+            # Adapters on both blocks of the tiny model (the smoke profile puts them on the top half only): the
+            # tolerances below were measured with every block trained.
+            "--block-share", "1", *extra]
 
 
 def _run(cmd: list, timeout: int = 400, **env) -> subprocess.CompletedProcess:
@@ -306,10 +309,14 @@ def test_loss_sequence_matches_one_process(runs):
     m1 = json.loads((runs["one"] / "metrics.json").read_text())
     m2 = json.loads((runs["two"] / "metrics.json").read_text())
     assert abs(m1["train_loss"] - m2["train_loss"]) <= 2e-4  # metrics.json rounds to 4 decimals
-    # The same final adapter: the optimiser saw the same averaged gradients.
+    # The same final adapter: the optimiser saw the same averaged gradients. Adam divides each gradient by its
+    # running RMS, so float rounding in a near-zero gradient can move that one weight by a fraction of the
+    # learning rate (5e-4) per step: measured 3.9e-5 on an AMD EPYC with AVX2 only (the same code, before and after
+    # the top-blocks change; under 1e-5 on the AVX-512 machine). Unsynchronised gradients or a wrong shard move
+    # many weights by about the learning rate at every step, far above 1e-4.
     w1, w2 = _adapter(runs["one"] / "adapter"), _adapter(runs["two"] / "adapter")
     assert w1.keys() == w2.keys()
-    assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-5
+    assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-4
 
 
 def test_torchrun_resumes_a_two_process_run(runs):
