@@ -36,6 +36,20 @@ def cpu_facts() -> dict:
     return {"model": model, "flags": [f for f in wanted if f in flags]}
 
 
+def support_splits() -> dict[str, list]:
+    """Notebook 03's split of the support pairs (stratified by category, seed 0)."""
+    records = train.read_records(paths.data_path("support", "support_clean.jsonl"))
+    return data.stratified_split(records, "category", (0.8, 0.1, 0.1), seed=0)
+
+
+def write_result(path: str, payload: dict) -> None:
+    """Write the benchmark's JSON result and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    print("wrote", out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=float, default=2)
@@ -50,8 +64,7 @@ def main() -> int:
     from transformers import TrainerCallback
 
     rt = runtime.setup(args.profile, 0)
-    records = train.read_records(paths.data_path("support", "support_clean.jsonl"))
-    splits = data.stratified_split(records, "category", (0.8, 0.1, 0.1), seed=0)
+    splits = support_splits()
     test = splits["test"][: rt.profile.eval_examples]
     questions = [formatting.user_text(r) for r in test]
     references = [r["output"] for r in test]
@@ -92,10 +105,7 @@ def main() -> int:
                "test_questions": len(test), "steps": result.metrics["steps"], "eval_loss": result.metrics["eval_loss"],
                "useful_tokens_per_s": round(result.useful_tokens_per_s, 1), "curve": curve,
                "versions": runtime.package_versions(("torch", "transformers", "peft"))}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    print("wrote", out)
+    write_result(args.out, payload)
     return 0
 
 

@@ -13,16 +13,15 @@ lowest adapted block). Run it on an idle machine; the CPU model and flags are re
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dose_response import SYSTEM, cpu_facts  # noqa: E402  (same folder)
+from dose_response import SYSTEM, cpu_facts, support_splits, write_result  # noqa: E402  (same folder)
 
-from course_lib import data, models, paths, runtime, train  # noqa: E402
+from course_lib import models, runtime, train  # noqa: E402
 
 VARIANTS = {
     "all blocks, dropout 0.05 (earlier default)": {"lora_dropout": 0.05, "lora_block_share": 1.0},
@@ -40,8 +39,7 @@ def main() -> int:
     parser.add_argument("--out", default="benchmarks/results/lora_step_ablation.json")
     args = parser.parse_args()
     rt = runtime.setup(args.profile, 0)
-    records = train.read_records(paths.data_path("support", "support_clean.jsonl"))
-    splits = data.stratified_split(records, "category", (0.8, 0.1, 0.1), seed=0)
+    splits = support_splits()
     rows = []
     for name, options in VARIANTS.items():
         model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
@@ -57,10 +55,7 @@ def main() -> int:
               flush=True)
     payload = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_facts(), "precision": rt.precision,
                "threads": rt.threads, "steps": args.steps, "rows": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    print("wrote", out)
+    write_result(args.out, payload)
     return 0
 
 
