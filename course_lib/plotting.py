@@ -136,10 +136,13 @@ def confusion_matrix(table, title: str = "Confusion matrix", cmap: str = "Blues"
     return fig
 
 
-def comparison_bars(table, metrics=None, title: str = "Model comparison"):
+def comparison_bars(table, metrics=None, title: str = "Model comparison", share_scale: bool = False,
+                    labels: dict | None = None):
     """Grouped bars: one group per metric, one bar per model (rows of a comparison table).
 
     Metrics on different scales (BLEU 0..100 and ROUGE 0..1) get one small panel each, so none is flattened.
+    ``share_scale``: every panel on the same 0..1 axis, for shares and accuracies, so that panels compare at a
+    glance. ``labels``: panel titles in words, ``{column: "facts only in the knowledge base"}``.
     """
     import numpy as np
 
@@ -161,8 +164,11 @@ def comparison_bars(table, metrics=None, title: str = "Model comparison"):
         bars = ax.bar(range(len(names)), values, color=colours)
         ax.bar_label(bars, labels=[f"{v:.3g}" if np.isfinite(v) else "n/a" for v in values], fontsize=7)
         ax.set_xticks(range(len(names)), labels=names, rotation=25, ha="right", fontsize=8)
-        ax.set_title(metric, fontsize=10)
-        ax.margins(y=0.15)
+        ax.set_title((labels or {}).get(metric, metric), fontsize=10)
+        if share_scale:
+            ax.set_ylim(0, 1.1)  # room above 1.0 for the bar label
+        else:
+            ax.margins(y=0.15)
     fig.suptitle(title)
     return fig
 

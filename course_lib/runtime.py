@@ -42,6 +42,10 @@ class Profile:
         grad_accum: forward passes per optimiser step (effective batch = batch_size * grad_accum * processes).
         learning_rate: peak learning rate for LoRA adapters.
         full_learning_rate: peak learning rate for full fine-tuning (all weights move, so much smaller).
+        full_max_steps: optimiser steps of full fine-tuning when they must be fewer than LoRA's (``None``: the same
+            budget as LoRA). A full step costs about twice a LoRA step on a CPU (every weight gets a gradient and
+            two AdamW states; no blocks are skipped), so the cpu profile measures full fine-tuning's cost on a
+            short run instead of matching LoRA's epochs.
         warmup_ratio: fraction of steps with a linear learning-rate warm-up.
         weight_decay: decoupled weight decay of AdamW.
         eval_steps / save_steps / logging_steps: how often to evaluate, checkpoint and log, in optimiser steps.
@@ -60,10 +64,6 @@ class Profile:
 
     Evaluation and tuning lessons (04, 05):
         probe_examples: reviews per split for the MiniLM sentiment classifier (``None`` = all).
-        full_max_steps: optimiser steps of full fine-tuning when they must be fewer than LoRA's (``None``: the same
-            budget as LoRA). A full step costs about twice a LoRA step on a CPU (every weight gets a gradient and
-            two AdamW states; no blocks are skipped), so the cpu profile measures full fine-tuning's cost on a
-            short run instead of matching LoRA's epochs.
         overfit_examples / overfit_epochs: training examples and epochs of lesson 05's deliberately overfitting
             LoRA run (little data, many epochs); every fix is compared with it.
         search_trials: trials per Optuna sampler (grid and random) in lesson 05's hyperparameter search.

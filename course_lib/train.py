@@ -1174,7 +1174,8 @@ def train_classifier(texts, labels, label_names, runtime=None, learning_rate: fl
     args = TrainingArguments(
         output_dir=str(out), num_train_epochs=epochs or prof.classifier_epochs, max_steps=prof.max_steps,
         per_device_train_batch_size=prof.batch_size, gradient_accumulation_steps=prof.grad_accum,
-        learning_rate=learning_rate or prof.classifier_learning_rate, warmup_steps=prof.warmup_ratio, weight_decay=prof.weight_decay,
+        learning_rate=learning_rate or prof.classifier_learning_rate, warmup_steps=prof.warmup_ratio,
+        weight_decay=prof.weight_decay,
         lr_scheduler_type="linear", optim=choose_optimizer(rt.device),
         bf16=rt.precision == "bf16", fp16=rt.precision == "fp16", use_cpu=rt.device == "cpu",  # see training_arguments
         eval_strategy="no", save_strategy="no", logging_strategy="steps", logging_steps=prof.logging_steps,

@@ -122,3 +122,15 @@ def test_run_course_exports_tagged_figures(tmp_path):
     assert sorted(p.name for p in written) == ["loss_curve.png", "table.txt"]
     assert (tmp_path / "figures" / "loss_curve.png").read_bytes() == png
     assert (tmp_path / "figures" / "table.txt").read_text() == "  a  b\n0 1  2"
+
+
+def test_comparison_bars_shared_scale_and_words():
+    import pandas as pd
+
+    table = pd.DataFrame({"acc a": [0.2, 0.9], "acc b": [0.05, 0.1]}, index=["base", "tuned"])
+    fig = plotting.comparison_bars(table, share_scale=True, labels={"acc a": "facts in the training data"})
+    axes = fig.get_axes()
+    assert [ax.get_ylim() for ax in axes] == [(0.0, 1.1), (0.0, 1.1)]  # one scale: panels compare at a glance
+    assert [ax.get_title() for ax in axes] == ["facts in the training data", "acc b"]
+    own = plotting.comparison_bars(table).get_axes()
+    assert own[0].get_ylim() != own[1].get_ylim()  # default: each panel fits its own metric
