@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-DEFAULT_RESAMPLES = 4000  # percentile interval ends move by < 0.005 on 60 items from 4,000 resamples on
+# Resamples per interval. Measured on 60 random 0/1 item pairs (10 data sets x 5 seeds): the interval ends with
+# 4,000 resamples were within 0.017 (one item of 60) of those with 100,000.
+DEFAULT_RESAMPLES = 4000
 
 
 @dataclass(frozen=True)
