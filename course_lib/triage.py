@@ -87,10 +87,10 @@ def score_triage(predictions, references):
     """
     import pandas as pd
 
+    from .evaluation import _check_same_length  # the course's one length check for scored lists
+
     predictions, references = [str(p) for p in predictions], [str(r) for r in references]
-    if len(predictions) != len(references):
-        raise ConfigError(f"{len(predictions)} predictions but {len(references)} references — pass one reference "
-                          "per prediction, in the same order")
+    _check_same_length(predictions, references, "predictions", "references")
     rows = []
     for prediction, reference in zip(predictions, references):
         got, want = parse_triage(prediction), json.loads(reference)

@@ -5,8 +5,8 @@ Resampling the questions (with replacement) and recomputing ``score(A) - score(B
 pairing, which makes the interval much narrower than comparing two separate intervals. The resampling is
 scipy's (``scipy.stats.bootstrap`` with ``paired=True``, percentile method), not hand-written.
 
-Taught in notebook 04 (why 60 questions give about ±10 points) and used by every lesson that claims a gain
-(03, 05, 06, 07).
+Taught in notebook 03 (each fine-tuned model against both prompting baselines) and used in notebook 06 (gain by
+kind of fact); :func:`mean_interval` is the one-model interval for notebook 04's "how far do 60 questions go".
 """
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ class Difference:
     def excludes_zero(self) -> bool:
         """True when the whole interval lies on one side of 0: the data back a difference in that direction."""
         return self.low > 0 or self.high < 0
-
-    def points(self) -> tuple[float, float, float]:
-        """``(diff, low, high)`` in points of a 0..1 score (x 100)."""
-        return 100 * self.diff, 100 * self.low, 100 * self.high
 
     def row(self) -> dict:
         """Flat dict for a table."""
