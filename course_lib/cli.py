@@ -40,6 +40,8 @@ def _add_run_course(sub) -> None:
     p = sub.add_parser("run-course", help="execute every notebook headless into runs/<timestamp>/ with a summary")
     p.add_argument("--profile", default="auto", help="profile for every notebook (default: auto)")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these strings")
+    p.add_argument("--keep", action="store_true",
+                   help="when every notebook passes, keep the summary and the claims in docs/ (make test-claims)")
     p.set_defaults(func=_handler("cli:run_run_course"))
 
 
@@ -48,7 +50,7 @@ def run_run_course(args) -> int:
 
     if args.profile != "auto":
         runtime.get_profile(args.profile)  # a typo fails here, before any notebook starts
-    return runner.run_course(args.profile, only=args.only)
+    return runner.run_course(args.profile, only=args.only, keep=args.keep)
 
 
 def run_info(args) -> int:

@@ -146,6 +146,9 @@ def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / _COMPLETE_MARKER).write_text(f"converted from {spec.package}/{spec.gguf_file}\n", encoding="utf-8")
+    if (target / _COMPLETE_MARKER).exists():  # another process (a parallel test worker) finished first: keep its copy
+        shutil.rmtree(staging)
+        return target
     if target.exists():  # a broken earlier attempt
         shutil.rmtree(target)
     os.replace(staging, target)

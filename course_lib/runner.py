@@ -110,6 +110,42 @@ def export_figures(executed: Path, folder: Path) -> list[Path]:
     return written
 
 
+CLAIMS_FILE = "claims.json"  # what a training notebook's check cell writes to its output folder
+
+
+def collect_claims(notebooks: list[Path], outputs: Path, folder: Path) -> list[Path]:
+    """Copy each notebook's ``<outputs>/<notebook stem>/claims.json`` to ``folder/<stem>.json``; return the copies.
+
+    The check cell of a training notebook writes its headline measurements there (model vs baseline, difference
+    and 95 % interval); notebooks without one are skipped.
+    """
+    import shutil
+
+    copied = []
+    for notebook in notebooks:
+        source = outputs / notebook.stem / CLAIMS_FILE
+        if source.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            copied.append(Path(shutil.copyfile(source, folder / f"{notebook.stem}.json")))
+    return copied
+
+
+def keep_in_docs(run_dir: Path, docs: Path | None = None) -> list[Path]:
+    """Keep a run's summary and claims as the course's reference: ``docs/timings/<run>.{md,json}`` and
+    ``docs/claims/<run>_<notebook>.json`` (what the README quotes; tests/test_docs_*.py check it against them)."""
+    import shutil
+
+    docs = docs or paths.REPO_ROOT / "docs"
+    kept = []
+    for suffix in ("md", "json"):
+        (docs / "timings").mkdir(parents=True, exist_ok=True)
+        kept.append(Path(shutil.copyfile(run_dir / f"summary.{suffix}", docs / "timings" / f"{run_dir.name}.{suffix}")))
+    for claims in sorted((run_dir / "claims").glob("*.json")):
+        (docs / "claims").mkdir(parents=True, exist_ok=True)
+        kept.append(Path(shutil.copyfile(claims, docs / "claims" / f"{run_dir.name}_{claims.name}")))
+    return kept
+
+
 def summary_markdown(runs: list[NotebookRun], header: str) -> str:
     lines = [header, "", "| notebook | status | seconds | profile |", "|---|---|---:|---|"]
     lines += [f"| {r.notebook} | {r.status} | {r.seconds:.1f} | {r.profile} |" for r in runs]
@@ -119,8 +155,13 @@ def summary_markdown(runs: list[NotebookRun], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_course(profile: str = "auto", out_root: Path | None = None, only: list[str] | None = None) -> int:
-    """Execute every lesson notebook into ``runs/<timestamp>/``; print and save the summary; 0 when all passed."""
+def run_course(profile: str = "auto", out_root: Path | None = None, only: list[str] | None = None,
+               keep: bool = False) -> int:
+    """Execute every lesson notebook into ``runs/<timestamp>/``; print and save the summary; 0 when all passed.
+
+    The training notebooks' claims are copied to ``runs/<timestamp>/claims/``; ``keep=True`` (``make test-claims``)
+    also keeps the summary and the claims in ``docs/`` when every notebook passed (:func:`keep_in_docs`).
+    """
     from . import runtime
 
     resolved = runtime.resolve_profile(profile, runtime.cuda_capability()).name
@@ -145,7 +186,13 @@ def run_course(profile: str = "auto", out_root: Path | None = None, only: list[s
     rt = runtime.setup(resolved, quiet=True)
     (out_dir / "summary.json").write_text(json.dumps({"runs": [asdict(r) for r in runs], "stamp": rt.stamp()},
                                                      indent=2), encoding="utf-8")
+    collect_claims(notebooks, Path(os.environ[paths.OUTPUT_ENV]), out_dir / "claims")
     print()
     print(text)
     print(f"Executed notebooks and summary: {out_dir}")
-    return 0 if all(r.status == "ok" for r in runs) else 1
+    passed = all(r.status == "ok" for r in runs)
+    if keep and passed:
+        print("Kept in docs/:", ", ".join(str(p.relative_to(paths.REPO_ROOT)) for p in keep_in_docs(out_dir)))
+    elif keep:
+        print("Not kept in docs/: a notebook failed (its check cell names the claim that did not hold).")
+    return 0 if passed else 1

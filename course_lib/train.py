@@ -397,8 +397,8 @@ def _make_trainer_class():
     class CourseTrainer(MultiProcessTrainerMixin, Trainer):  # mixin: same batches and synced grads on N processes
         """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs.
 
-        Its training loss puts only the labelled positions through the output head (:func:`labelled_positions_loss`;
-        the same value as the model's own loss, less compute); evaluation keeps the model's own loss.
+        Its training and evaluation losses put only the labelled positions through the output head
+        (:func:`labelled_positions_loss`; the same value as the model's own loss, less compute).
         """
 
         throughput: Throughput | None = None
@@ -428,6 +428,17 @@ def _make_trainer_class():
             if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
                 return summed / num_items_in_batch
             return summed / count.clamp(min=1)
+
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+            # Evaluation needs only the loss (the course passes no compute_metrics): take it on the labelled
+            # positions, as in training, instead of computing and discarding logits for every position.
+            parts = _causal_lm_parts(model, inputs, self) if prediction_loss_only else None
+            if parts is None:
+                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+            inputs = self._prepare_inputs(inputs)
+            with torch.no_grad():
+                loss = self.compute_loss(model, inputs)
+            return loss.detach(), None, None
 
         def log(self, logs, start_time=None):
             if self.throughput is not None and "loss" in logs:

@@ -29,6 +29,12 @@ os.environ["COURSE_PROFILE"] = "smoke"
 os.environ["COURSE_BLOCK_NETWORK"] = "1"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETBLOCK_DIR), os.environ.get("PYTHONPATH")]))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# `make test` runs the suite in parallel workers (pytest-xdist): one torch thread each, for this process and the
+# notebook kernels and CLI runs it starts. At the smoke profile's small shapes, two OpenMP threads of one process
+# on 2 cores mostly wait for each other (tests/test_distributed.py measured 72 s of CPU for a run that takes 36 s
+# on one thread), so two one-thread workers use the cores far better than one two-thread run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 # Block the network in this process too (sitecustomize only runs at interpreter start-up).
 _spec = importlib.util.spec_from_file_location("_course_netblock", NETBLOCK_DIR / "sitecustomize.py")
@@ -55,6 +61,15 @@ def smol(smoke_runtime):
     from course_lib import models
 
     return models.load_causal_lm("smollm2-135m-instruct", runtime=smoke_runtime, verbose=False)
+
+
+def pytest_configure(config):
+    """Before parallel workers start: build the model cache once (a fresh machine converts SmolLM2's GGUF on first
+    use), so that two workers never convert it at the same time."""
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        from course_lib import models
+
+        models.cached_checkpoint(progress=False)
 
 
 def pytest_report_header(config):

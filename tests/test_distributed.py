@@ -222,12 +222,10 @@ def _adapter(folder: Path) -> dict:
     return load_file(str(folder / "adapter_model.safetensors"))
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def _train_the_runs(tmp: Path) -> dict:
     """Train the same 4 steps on 1 process and on 2 (accelerate); then resume the 2-process run with torchrun."""
     from course_lib import train
 
-    tmp = tmp_path_factory.mktemp("distributed")
     records = train.read_records(REPO / "data" / "support" / "support_clean.jsonl")
     # Mixed lengths (the shortest rows fit in 64 tokens, the rest are cut at 64), so each process pads its own
     # half-batch differently from the 1-process batch.
@@ -254,8 +252,30 @@ def runs(tmp_path_factory):
         (resumed / name).unlink()
     again = _run(_torchrun(2) + _train_args(data, eval_data, resumed, "--resume"))
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    return {"data": data, "eval": eval_data, "one": one, "two": two, "resumed": resumed, "tmp": tmp,
-            "single": single, "double": double, "again": again}
+    return {name: {"returncode": p.returncode, "stdout": p.stdout, "stderr": p.stderr}
+            for name, p in (("single", single), ("double", double), ("again", again))}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The runs of :func:`_train_the_runs`, made once per test session even with parallel workers (``make test``
+    runs two): the first worker to get here trains under a file lock in the session's shared temporary folder,
+    the other reuses its folders and outputs."""
+    from types import SimpleNamespace
+
+    from filelock import FileLock
+
+    # Under xdist each worker's base folder sits in one folder per session; without it, the base folder is the session's.
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    tmp, done = shared / "distributed", shared / "distributed.json"
+    with FileLock(str(shared / "distributed.lock")):
+        if not done.exists():
+            tmp.mkdir(exist_ok=True)
+            done.write_text(json.dumps(_train_the_runs(tmp)), encoding="utf-8")
+    processes = {name: SimpleNamespace(**p) for name, p in json.loads(done.read_text(encoding="utf-8")).items()}
+    return {"data": tmp / "train.jsonl", "eval": tmp / "eval.jsonl", "one": tmp / "one", "two": tmp / "two",
+            "resumed": tmp / "resumed", "tmp": tmp, **processes}
 
 
 def test_two_processes_really_ran(runs):

@@ -25,15 +25,15 @@ def kept(notebook: str) -> tuple[str, list[dict]]:
     return files[-1].name.split("_")[0], json.loads(files[-1].read_text(encoding="utf-8"))["table"]
 
 
-def row(rows: list[dict], task: str, versus: str) -> dict:
-    found = [r for r in rows if r["task"] == task and r["versus"] == versus]
-    assert len(found) == 1, f"claims hold {len(found)} rows for {task} vs {versus}"
+def row(rows: list[dict], task: str, versus: str, model: str | None = None) -> dict:
+    found = [r for r in rows if r["task"] == task and r["versus"] == versus and model in (None, r["model"])]
+    assert len(found) == 1, f"claims hold {len(found)} rows for {model or 'a model'} on {task} vs {versus}"
     return found[0]
 
 
-def quoted(rows: list[dict], task: str, metric: str, baselines: tuple[str, ...]) -> str:
+def quoted(rows: list[dict], task: str, metric: str, baselines: tuple[str, ...], model: str | None = None) -> str:
     """The README's wording of one claim: the baselines' scores, the fine-tuned score, and the smallest gain."""
-    picked = [row(rows, task, b) for b in baselines]
+    picked = [row(rows, task, b, model) for b in baselines]
     weakest = min(picked, key=lambda r: r["difference"])
     before = " / ".join(f"{r['versus score']:.2f} ({r['versus']})" for r in picked)
     return (f"{metric} {before} → {picked[0]['score']:.2f} ({picked[0]['model']}), {weakest['difference']:+.2f} over "
@@ -57,6 +57,31 @@ def test_readme_quotes_notebook_03s_kept_cpu_run():
                                     ("sentiment macro F1", "macro-F1", ("SmolLM2 prompted",))):
         expected = quoted(rows, task, metric, baselines)
         assert expected in text, f"README row 03 should say: {expected}"
+
+
+# Notebook -> the claims its README row quotes: (task, wording of the metric, baselines, model compared).
+OTHER_LESSONS = {
+    "04_evaluation": [("support keyword match", "keyword match, reloaded from disk", ("zero-shot",), "lora")],
+    "06_finetuning_vs_rag": [
+        ("facts in the training data", "accuracy on facts in the training data", ("base",), "fine-tuned"),
+        ("facts only in the knowledge base", "accuracy on facts only in the knowledge base", ("base",), "RAG")],
+    "07_continuous_learning": [("release-2 facts stated", "release-2 values stated", ("v1",), "replay 1")],
+}
+
+
+@pytest.mark.parametrize("notebook", sorted(OTHER_LESSONS))
+def test_readme_quotes_the_other_lessons_kept_cpu_runs(notebook):
+    run, rows = kept(notebook)
+    assert {r["profile"] for r in rows} == {"cpu"}, "the README quotes the cpu profile"
+    assert (ROOT / "docs" / "timings" / f"{run}.json").exists(), f"run {run} has no summary in docs/timings/"
+    text = readme_row(notebook[:2])
+    for task, metric, baselines, model in OTHER_LESSONS[notebook]:
+        expected = quoted(rows, task, metric, baselines, model)
+        assert expected in text, f"README row {notebook[:2]} should say: {expected}"
+    for task, _, baselines, model in OTHER_LESSONS[notebook]:  # the bar each check cell asserts in the cpu profile
+        for baseline in baselines:
+            claim = row(rows, task, baseline, model)
+            assert claim["difference"] >= 0.20 and claim["95% low"] > 0, claim
 
 
 def test_kept_claims_hold_the_lessons_bar():

@@ -57,3 +57,22 @@ def test_cli_prints_one_line_for_a_course_error():
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "error: unknown profile 'laptop' — choose one of: auto, smoke, cpu, t4, a100"]
+
+
+def test_claims_are_collected_and_kept_with_the_run_id(tmp_path):
+    """run-course copies each notebook's claims.json into the run; --keep puts summary and claims in docs/."""
+    from course_lib import runner
+
+    outputs, run_dir, docs = tmp_path / "outputs", tmp_path / "runs" / "20261201-120000", tmp_path / "docs"
+    (outputs / "03_training").mkdir(parents=True)
+    (outputs / "03_training" / runner.CLAIMS_FILE).write_text('{"table": []}', encoding="utf-8")
+    (outputs / "05_overfitting").mkdir()  # a notebook without claims is skipped
+    notebooks = [tmp_path / "03_training.ipynb", tmp_path / "05_overfitting.ipynb"]
+    copied = runner.collect_claims(notebooks, outputs, run_dir / "claims")
+    assert [p.name for p in copied] == ["03_training.json"]
+    for suffix in ("md", "json"):
+        (run_dir / f"summary.{suffix}").write_text("summary", encoding="utf-8")
+    kept = runner.keep_in_docs(run_dir, docs)
+    assert sorted(p.relative_to(docs).as_posix() for p in kept) == [
+        "claims/20261201-120000_03_training.json", "timings/20261201-120000.json", "timings/20261201-120000.md"]
+    assert (docs / "claims" / "20261201-120000_03_training.json").read_text(encoding="utf-8") == '{"table": []}'

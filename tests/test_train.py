@@ -216,8 +216,8 @@ def test_warmup_never_rounds_a_short_run_up_to_a_zero_rate_step(smoke_runtime, t
 @pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
 def test_loss_on_labelled_positions_only_is_the_models_loss_with_the_same_gradients(records, smoke_runtime, tmp_path,
                                                                                    packed):
-    """CourseTrainer's training loss skips the output head on unlabelled positions; value and gradients must match
-    the model's own loss (fp32 on CPU: equal up to summation order)."""
+    """CourseTrainer's training and evaluation losses skip the output head on unlabelled positions; value and
+    gradients must match the model's own loss (fp32 on CPU: equal up to summation order)."""
     import torch
     from transformers import Trainer
 
@@ -250,6 +250,12 @@ def test_loss_on_labelled_positions_only_is_the_models_loss_with_the_same_gradie
     worst = max(float((fast_grads[n] - g).abs().max() / (g.abs().max() + 1e-12)) for n, g in default_grads.items())
     assert worst < 1e-4, worst
     assert all(float(g.abs().max()) > 0 for g in default_grads.values())
+    # Evaluation takes the same shortcut; its loss is still the model's own.
+    model.eval()
+    fast_eval = trainer.prediction_step(model, dict(batch), prediction_loss_only=True)
+    default_eval = Trainer.prediction_step(trainer, model, dict(batch), prediction_loss_only=True)
+    assert fast_eval[1:] == (None, None)
+    assert float(fast_eval[0]) == pytest.approx(float(default_eval[0]), rel=1e-5)
 
 
 def test_block_share_puts_adapters_on_the_top_blocks_only(smoke_runtime):
