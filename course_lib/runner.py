@@ -111,10 +111,13 @@ def export_figures(executed: Path, folder: Path) -> list[Path]:
 
 
 CLAIMS_FILE = "claims.json"  # what a training notebook's check cell writes to its output folder
+# Further measurements a check cell may keep beside its claims (notebook 07's losses per version), quoted in docs/.
+EXTRA_CLAIMS_FILES = ("losses.json",)
 
 
 def collect_claims(notebooks: list[Path], outputs: Path, folder: Path) -> list[Path]:
-    """Copy each notebook's ``<outputs>/<notebook stem>/claims.json`` to ``folder/<stem>.json``; return the copies.
+    """Copy each notebook's ``<outputs>/<notebook stem>/claims.json`` to ``folder/<stem>.json`` (and a
+    ``losses.json`` beside it to ``folder/<stem>_losses.json``); return the copies.
 
     The check cell of a training notebook writes its headline measurements there (model vs baseline, difference
     and 95 % interval); notebooks without one are skipped.
@@ -123,10 +126,13 @@ def collect_claims(notebooks: list[Path], outputs: Path, folder: Path) -> list[P
 
     copied = []
     for notebook in notebooks:
-        source = outputs / notebook.stem / CLAIMS_FILE
-        if source.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            copied.append(Path(shutil.copyfile(source, folder / f"{notebook.stem}.json")))
+        targets = {CLAIMS_FILE: f"{notebook.stem}.json",
+                   **{name: f"{notebook.stem}_{name}" for name in EXTRA_CLAIMS_FILES}}
+        for name, target in targets.items():
+            source = outputs / notebook.stem / name
+            if source.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                copied.append(Path(shutil.copyfile(source, folder / target)))
     return copied
 
 

@@ -98,3 +98,21 @@ def test_a_drifted_number_is_caught(mutation):
     _, rows = kept("03_training")
     changed = [dict(r, score=r["score"] + mutation) if r["task"] == "triage fields" else r for r in rows]
     assert quoted(changed, "triage fields", "JSON fields", ("zero-shot", "3-shot")) not in readme_row("03")
+
+
+def test_continuous_learning_doc_quotes_the_kept_losses():
+    """docs/continuous_learning.md's cpu table (old/new-test loss, forgetting per version) is notebook 07's kept
+    ``losses.json`` (its check cell saves the table it prints), to four decimals."""
+    files = sorted(CLAIMS.glob("*_07_continuous_learning_losses.json"))
+    assert files, "no kept losses of notebook 07 in docs/claims/"
+    run = files[-1].name.split("_")[0]
+    kept_rows = json.loads(files[-1].read_text(encoding="utf-8"))["table"]
+    text = (ROOT / "docs" / "continuous_learning.md").read_text(encoding="utf-8")
+    assert f"`{run}`" in text, f"docs/continuous_learning.md does not name the run {run} its losses come from"
+    table = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+             if line.startswith("| cpu |")]
+    assert len(table) == len(kept_rows) == 3, (table, kept_rows)
+    for cells, kept_row in zip(table, kept_rows):  # v1, new data only, replay: the notebook's order
+        assert cells[3] == f"{kept_row['old_loss']:.4f}" and cells[4] == f"{kept_row['new_loss']:.4f}", (cells, kept_row)
+        if kept_row["forgetting"]:
+            assert cells[5].replace("−", "-") == f"{kept_row['forgetting']:+.4f}", (cells, kept_row)

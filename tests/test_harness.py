@@ -66,13 +66,15 @@ def test_claims_are_collected_and_kept_with_the_run_id(tmp_path):
     outputs, run_dir, docs = tmp_path / "outputs", tmp_path / "runs" / "20261201-120000", tmp_path / "docs"
     (outputs / "03_training").mkdir(parents=True)
     (outputs / "03_training" / runner.CLAIMS_FILE).write_text('{"table": []}', encoding="utf-8")
+    (outputs / "03_training" / "losses.json").write_text('{"table": [1]}', encoding="utf-8")
     (outputs / "05_overfitting").mkdir()  # a notebook without claims is skipped
     notebooks = [tmp_path / "03_training.ipynb", tmp_path / "05_overfitting.ipynb"]
     copied = runner.collect_claims(notebooks, outputs, run_dir / "claims")
-    assert [p.name for p in copied] == ["03_training.json"]
+    assert [p.name for p in copied] == ["03_training.json", "03_training_losses.json"]
     for suffix in ("md", "json"):
         (run_dir / f"summary.{suffix}").write_text("summary", encoding="utf-8")
     kept = runner.keep_in_docs(run_dir, docs)
     assert sorted(p.relative_to(docs).as_posix() for p in kept) == [
-        "claims/20261201-120000_03_training.json", "timings/20261201-120000.json", "timings/20261201-120000.md"]
+        "claims/20261201-120000_03_training.json", "claims/20261201-120000_03_training_losses.json",
+        "timings/20261201-120000.json", "timings/20261201-120000.md"]
     assert (docs / "claims" / "20261201-120000_03_training.json").read_text(encoding="utf-8") == '{"table": []}'
