@@ -65,7 +65,8 @@ test: $(READY)
 
 # The claims tier: the training lessons in the cpu profile, whose check cells assert each headline gain (>= 20
 # points, 95 % interval above 0); when all pass, the summary and the claims are kept in docs/ for the README's
-# "what you will see" column (tests/test_docs_claims.py). About an hour on 2 cores: run before a release, not in CI.
+# "what you will see" column (tests/test_docs_claims.py). About 47 min on 2 AVX2 cores in fp32 (2026-12-01):
+# run before a release, not in CI.
 test-claims: $(READY)
 	$(BIN)/python -m course_lib run-course --profile cpu --only 03_ 04_ 06_ 07_ --keep
 

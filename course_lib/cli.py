@@ -98,7 +98,7 @@ def _add_train(sub) -> None:
     p.add_argument("--eval-steps", type=int, help="override the profile's evaluation interval")
     p.add_argument("--logging-steps", type=int, help="override the profile's logging interval")
     p.add_argument("--lora-dropout", type=float, help="override the profile's LoRA dropout (0 = deterministic)")
-    p.add_argument("--block-share", type=float, help="share of the blocks, from the top, that get LoRA adapters "
+    p.add_argument("--block-share", dest="lora_block_share", type=float, help="share of the blocks, from the top, that get LoRA adapters "
                    "(1 = every block; default: the profile's)")
     p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
     p.set_defaults(func=_handler("train:run_train"))

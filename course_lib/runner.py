@@ -142,13 +142,13 @@ def keep_in_docs(run_dir: Path, docs: Path | None = None) -> list[Path]:
     import shutil
 
     docs = docs or paths.REPO_ROOT / "docs"
-    kept = []
-    for suffix in ("md", "json"):
-        (docs / "timings").mkdir(parents=True, exist_ok=True)
-        kept.append(Path(shutil.copyfile(run_dir / f"summary.{suffix}", docs / "timings" / f"{run_dir.name}.{suffix}")))
-    for claims in sorted((run_dir / "claims").glob("*.json")):
+    (docs / "timings").mkdir(parents=True, exist_ok=True)
+    kept = [Path(shutil.copyfile(run_dir / f"summary.{suffix}", docs / "timings" / f"{run_dir.name}.{suffix}"))
+            for suffix in ("md", "json")]
+    claims = sorted((run_dir / "claims").glob("*.json"))
+    if claims:
         (docs / "claims").mkdir(parents=True, exist_ok=True)
-        kept.append(Path(shutil.copyfile(claims, docs / "claims" / f"{run_dir.name}_{claims.name}")))
+    kept += [Path(shutil.copyfile(c, docs / "claims" / f"{run_dir.name}_{c.name}")) for c in claims]
     return kept
 
 

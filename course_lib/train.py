@@ -1230,10 +1230,8 @@ def run_train(args) -> int:
     from .distributed import is_main_process
 
     rt = runtime_mod.setup(args.profile, args.seed, quiet=not is_main_process())
-    overrides = {k: getattr(args, k) for k in ("max_steps", "save_steps", "eval_steps", "logging_steps", "lora_dropout")
-                 if getattr(args, k, None) is not None}
-    if getattr(args, "block_share", None) is not None:
-        overrides["lora_block_share"] = args.block_share
+    overrides = {k: getattr(args, k) for k in ("max_steps", "save_steps", "eval_steps", "logging_steps", "lora_dropout",
+                                               "lora_block_share") if getattr(args, k, None) is not None}
     config = TrainConfig(method=args.method, system_prompt=args.system_prompt, packing=args.packing,
                          live="off" if args.quiet else "text", **overrides)
     result = train(records, eval_records, config=config, runtime=rt, output_dir=args.out, resume=args.resume)
