@@ -3,12 +3,13 @@ curve, and the fix table's verdict follows the metric's direction and the thresh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from course_lib import ablation, train
+from course_lib import ablation, train, uncertainty
 from course_lib.errors import ConfigError
 
 
@@ -35,6 +36,40 @@ def test_run_trains_the_base_settings_with_one_change(tmp_path, monkeypatch):
     assert variants.settings["weight_decay"] == 0.0  # a variant's change does not leak into the base settings
 
 
+@dataclass
+class _Runtime:
+    seed: int
+
+
+def test_each_variant_trains_once_per_seed_and_is_paired_by_seed(tmp_path, monkeypatch):
+    calls = []
+    ends = {(0, 0.0): 3.0, (1, 0.0): 3.2, (2, 0.0): 2.9, (0, 0.1): 2.5, (1, 0.1): 2.8, (2, 0.1): 2.3}
+
+    def fake_train(records, validation, config, runtime, output_dir, title):
+        calls.append((runtime.seed, config.eval_at_start, output_dir.name, title))
+        return _result([3.5, ends.get((runtime.seed, config.weight_decay), 3.0)], [2.0, 1.0])
+
+    monkeypatch.setattr(train, "train", fake_train)
+    variants = ablation.Ablation(train_records=["a"], validation=["v"], runtime=_Runtime(seed=0), output_dir=tmp_path,
+                                 settings={"method": "lora", "weight_decay": 0.0}, seeds=(0, 1, 2))
+    first = variants.run("base")
+    variants.run("decay", weight_decay=0.1)
+    assert calls[:3] == [(0, True, "base", "base"), (1, False, "base_seed1", "base (seed 1)"),
+                         (2, False, "base_seed2", "base (seed 2)")]  # the start loss is measured once
+    assert variants.runs["base"] is first is variants.seed_runs["base"][0]
+    assert variants.seed_values("decay") == [2.5, 2.8, 2.3]
+    change = variants.difference("decay", "base")
+    assert change.diff == pytest.approx(-0.5) and change.n == 3  # -0.5, -0.4, -0.6: a fall on every seed
+    assert change.high < 0
+    row = ablation.fix_row("decay", "validation loss", change, over="3 seeds")
+    assert (row["base"], row["with_fix"], row["over"]) == (pytest.approx(3.033, abs=1e-3), pytest.approx(2.533, abs=1e-3),
+                                                                       "3 seeds")
+    assert bool(ablation.fix_table([row])["helped"].iloc[0])
+    variants.run("search trial", seeds=(0,), learning_rate=1e-3)
+    assert calls[-1][0] == 0 and list(variants.seed_runs["search trial"]) == [0]  # a trial trains once
+    assert ablation.Ablation([], [], {}, runtime=None, output_dir=".").all_seeds == (0,)
+
+
 def test_summary_and_table_read_the_end_of_each_curve():
     variants = ablation.Ablation(train_records=[], validation=[], settings={}, runtime=None, output_dir=".")
     variants.runs["base"] = _result([3.0, 2.0, 2.5], [2.0, 1.0, 0.5], start=4.0)  # overfits after epoch 2
@@ -53,15 +88,22 @@ def test_summary_and_table_read_the_end_of_each_curve():
         variants.summary("dropout")
 
 
-def test_fix_table_verdict_follows_direction_and_threshold():
-    rows = [{"fix": "early stopping", "metric": "validation loss", "base": 4.338, "with_fix": 2.832},
-            {"fix": "weight decay", "metric": "validation loss", "base": 4.338, "with_fix": 4.331},  # -0.007
-            {"fix": "dropout", "metric": "validation loss", "base": 4.338, "with_fix": 4.343},
-            {"fix": "class weights", "metric": "sentiment macro-F1", "base": 0.946, "with_fix": 0.992},
-            {"fix": "resampling", "metric": "sentiment macro-F1", "base": 0.946, "with_fix": 0.900}]
+def test_fix_table_helped_means_the_whole_interval_on_the_good_side():
+    rows = [{"fix": "early stopping", "metric": "validation loss", "base": 4.3, "with_fix": 2.8, "low": -1.9,
+             "high": -1.1},
+            {"fix": "weight decay", "metric": "validation loss", "base": 4.3, "with_fix": 4.28, "low": -0.09,
+             "high": 0.05},  # straddles 0: not shown to help
+            {"fix": "dropout", "metric": "validation loss", "base": 4.3, "with_fix": 4.5, "low": 0.1, "high": 0.3},
+            {"fix": "class weights", "metric": "sentiment macro-F1", "base": 0.90, "with_fix": 0.95, "low": 0.01,
+             "high": 0.09},
+            {"fix": "resampling", "metric": "sentiment macro-F1", "base": 0.90, "with_fix": 0.85, "low": -0.1,
+             "high": -0.01},
+            {"fix": "one seed", "metric": "validation loss", "base": 4.3, "with_fix": 2.0, "low": float("nan"),
+             "high": float("nan")}]
     table = ablation.fix_table(rows)
-    assert table["helped"].tolist() == [True, False, False, True, False]
-    assert table["change"].round(3).tolist() == [-1.506, -0.007, 0.005, 0.046, -0.046]
-    assert ablation.fix_table(rows, threshold=0.005)["helped"].tolist()[1]  # -0.007 clears a 0.005 threshold
-    with pytest.raises(ConfigError, match="missing: with_fix"):
-        ablation.fix_table([{"fix": "x", "metric": "m", "base": 1.0}])
+    assert table["helped"].tolist() == [True, False, False, True, False, False]
+    assert table["change"].round(2).tolist() == [-1.5, -0.02, 0.2, 0.05, -0.05, -2.3]
+    with pytest.raises(ConfigError, match="missing: low, high"):
+        ablation.fix_table([{"fix": "x", "metric": "m", "base": 1.0, "with_fix": 0.5}])
+    one = uncertainty.difference_over_seeds([2.0], [3.0])
+    assert not ablation.fix_table([ablation.fix_row("x", "validation loss", one, "1 seed")])["helped"].iloc[0]

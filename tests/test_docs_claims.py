@@ -84,6 +84,23 @@ def test_readme_quotes_the_other_lessons_kept_cpu_runs(notebook):
             assert claim["difference"] >= 0.20 and claim["95% low"] > 0, claim
 
 
+def test_readme_quotes_notebook_05s_fixes_over_seeds():
+    """Notebook 05's row: each training fix's change of validation loss against the overfit base run, the mean
+    over seeds with its t interval, and how many fixes the intervals show to help."""
+    run, rows = kept("05_overfitting_and_tuning")
+    assert {r["profile"] for r in rows} == {"cpu"}, "the README quotes the cpu profile"
+    assert (ROOT / "docs" / "timings" / f"{run}.json").exists(), f"run {run} has no summary in docs/timings/"
+    text = readme_row("05")
+    stopping = row(rows, "validation loss", "base (overfit)", "early stopping")
+    expected = (f"validation loss {stopping['versus score']:.2f} (overfit base run) → {stopping['score']:.2f} (early "
+                f"stopping), {stopping['difference']:+.2f} (95 % CI {stopping['95% low']:+.2f} to "
+                f"{stopping['95% high']:+.2f}, {stopping['n']} seeds)")
+    assert expected in text, f"README row 05 should say: {expected}"
+    helped = sum(r["95% high"] < 0 for r in rows)
+    assert f"{helped} of {len(rows)} training fixes lower it beyond their interval" in text, text
+    assert stopping["n"] >= 3 and stopping["95% high"] < 0, stopping  # what 05's check cell asserts in cpu
+
+
 def test_kept_claims_hold_the_lessons_bar():
     """The kept cpu run itself meets what notebook 03's check cell asserts from the cpu profile up."""
     _, rows = kept("03_training")

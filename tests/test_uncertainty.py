@@ -80,6 +80,26 @@ def test_mean_interval_brackets_the_mean():
     assert mean == pytest.approx(0.1) and 0.0 <= low < 0.1 < high <= 0.25
 
 
+def test_difference_over_seeds_is_students_t_on_the_paired_runs():
+    # Three seeds; the differences are 0.5, 1.0, 1.5: mean 1.0, sd 0.5, t(0.975, 2) = 4.303 -> 1.0 +- 1.242.
+    fix, base = [2.5, 3.0, 3.5], [2.0, 2.0, 2.0]
+    d = uncertainty.difference_over_seeds(fix, base, "fix", "base")
+    assert (d.score_a, d.score_b, d.diff, d.n) == (3.0, 2.0, 1.0, 3)
+    assert d.low == pytest.approx(1.0 - 1.2421, abs=1e-3) and d.high == pytest.approx(1.0 + 1.2421, abs=1e-3)
+    assert not d.excludes_zero  # three noisy seeds do not establish a difference of this size
+    steady = uncertainty.difference_over_seeds([1.0, 1.1, 1.2], [2.0, 2.1, 2.25])
+    assert steady.high < 0 and steady.excludes_zero  # the same change on every seed: a clear fall
+    same = uncertainty.difference_over_seeds([1.5, 2.5], [1.0, 2.0])
+    assert (same.low, same.high) == (0.5, 0.5)  # no spread between seeds: the interval is the point
+
+
+def test_one_seed_measures_no_spread():
+    d = uncertainty.difference_over_seeds([1.0], [2.0], "fix", "base")
+    assert d.diff == -1.0 and d.low != d.low and not d.excludes_zero  # NaN: nothing to tell from one run
+    with pytest.raises(ConfigError, match="same seeds"):
+        uncertainty.difference_over_seeds([1.0, 2.0], [1.0], "fix", "base")
+
+
 def test_bad_inputs_name_the_problem():
     with pytest.raises(ConfigError, match="same test items"):
         uncertainty.paired_difference([1, 0], [1], "A", "B")
