@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .plotting import history_table  # re-exported: the name the tests and learners already use
 
 # ----------------------------------------------------------------------------------------------------------------
 # Text normalisation
@@ -673,36 +674,6 @@ def fact_summary(tables: dict, kinds=None):
         row["n"] = len(table)
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Training logs
-# ----------------------------------------------------------------------------------------------------------------
-
-def history_table(log_history):
-    """A Trainer ``log_history`` (list of dicts) as one DataFrame indexed by step.
-
-    Columns: ``train_loss`` (entries with ``loss``), ``eval_loss`` and any other ``eval_*`` metric, and
-    ``epoch``. Training and evaluation entries logged at the same step are merged into one row; the final
-    summary entry (``train_runtime`` ...) is dropped.
-    """
-    import pandas as pd
-
-    rows = {}
-    for entry in log_history or []:
-        if "step" not in entry or "train_runtime" in entry:
-            continue
-        row = rows.setdefault(int(entry["step"]), {"step": int(entry["step"])})
-        if "epoch" in entry:
-            row["epoch"] = float(entry["epoch"])
-        if "loss" in entry:
-            row["train_loss"] = float(entry["loss"])
-        for key, value in entry.items():
-            if key.startswith("eval_") and isinstance(value, (int, float)):
-                row[key] = float(value)
-    if not rows:
-        return pd.DataFrame(columns=["epoch", "train_loss", "eval_loss"], index=pd.Index([], name="step"))
-    return pd.DataFrame(sorted(rows.values(), key=lambda r: r["step"])).set_index("step")
 
 
 # ----------------------------------------------------------------------------------------------------------------

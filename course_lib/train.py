@@ -845,8 +845,8 @@ class TrainResult:
         return self.trainable_params / self.total_params if self.total_params else 0.0
 
     def history(self):
-        """The log history as a DataFrame indexed by step (``evaluation.history_table``)."""
-        from .evaluation import history_table
+        """The log history as a DataFrame indexed by step (``plotting.history_table``)."""
+        from .plotting import history_table
 
         return history_table(self.log_history)
 
