@@ -275,7 +275,7 @@ def prompt_classify(model, tokenizer, texts, labels, max_new_tokens: int = 4, ba
     Returns:
         ``(predictions, answers)``: the parsed label (or ``"unparsed"``) and the raw answer of each text.
     """
-    from .evaluation import generate_answers
+    from .generation import generate_answers
 
     labels = [str(label) for label in labels]
     shots = [(str(t), str(label)) for t, label in shots]

@@ -601,9 +601,9 @@ def answer_questions(model, tokenizer, questions: list[str], index: EmbeddingInd
 
     Closed-book prompts are ``[system?, user question]`` (:func:`plain_messages`); retrieval prompts are
     :func:`build_rag_messages` with ``system`` (default :data:`RAG_SYSTEM_PROMPT`) and passages trimmed to
-    ``max_words`` words. Generation is :func:`course_lib.evaluation.generate_answers` (batched, greedy).
+    ``max_words`` words. Generation is :func:`course_lib.generation.generate_answers` (batched, greedy).
     """
-    from .evaluation import generate_answers
+    from .generation import generate_answers
 
     questions = [str(q) for q in questions]
     if not questions:
