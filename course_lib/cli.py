@@ -175,7 +175,8 @@ def run_evaluate(args) -> int:
     """
     from . import formatting, models
     from . import runtime as runtime_mod
-    from .evaluation import _atomic_write, comparison_table, evaluate_generation, save_results
+    from .evaluation import comparison_table, evaluate_generation, save_results
+    from .files import write_text_atomic
     from .train import load_trained, read_records
 
     if args.profile != "auto":
@@ -209,7 +210,7 @@ def run_evaluate(args) -> int:
         del model
     table = comparison_table(results)
     written = save_results(results, args.out, stem="results")
-    _atomic_write(Path(args.out) / "comparison.csv", table.to_csv())
+    write_text_atomic(Path(args.out) / "comparison.csv", table.to_csv())
     with_text = table.drop(columns=[c for c in ("seconds",) if c in table])
     print(with_text.to_string(float_format=lambda v: f"{v:.3f}"))
     print(f"saved: {written['json']}  {Path(args.out) / 'comparison.csv'}")

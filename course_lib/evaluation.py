@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .files import write_text_atomic
 from .generation import _bar  # the one tqdm switch of the course's batched loops
 from .generation import generate_answers  # re-exported: notebooks 02 and 07 call evaluation.generate_answers
 from .plotting import history_table  # re-exported: the name the tests and learners already use
@@ -432,19 +431,6 @@ def comparison_table(results, sort_by: str | None = None, ascending: bool = Fals
     return table
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it into place (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _jsonable(value):
     """NaN -> None and numpy scalars -> Python numbers, so the JSON is strict and readable elsewhere."""
     if isinstance(value, dict):
@@ -490,8 +476,8 @@ def save_results(results, folder, stem: str = "results") -> dict[str, Path]:
         else:
             csv_text = comparison_table(results).to_csv()
     json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
-    _atomic_write(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
-    _atomic_write(csv_path, csv_text)
+    write_text_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
+    write_text_atomic(csv_path, csv_text)
     return {"json": json_path, "csv": csv_path}
 
 
