@@ -1,7 +1,8 @@
 """``python -m course_lib <command>``: the course's tools for a terminal or a scheduled job.
 
 Each command's arguments are declared here; its work lives in the module of its concern and is imported only
-when the command runs, so ``--help`` and the light commands start fast. Any :class:`CourseError` is printed as
+when the command runs, so ``--help`` and the light commands start fast. A command that joins several layers
+(``evaluate``: evaluation's harness on train's saved models) has its handler here, at the top. Any :class:`CourseError` is printed as
 one line, ``error: ...``, and the exit status is 2; nothing half-written is left behind by the handlers.
 """
 
@@ -10,8 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
-from .errors import CourseError
+from .errors import ConfigError, CourseError
 
 
 def _handler(target: str):
@@ -154,7 +156,65 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--system-prompt", help="system message, the same one the models were trained with")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_handler("evaluation:run_evaluate"))
+    p.set_defaults(func=_handler("cli:run_evaluate"))
+
+
+def _model_label(folder: Path) -> str:
+    """``run/adapter`` style name for a saved model folder (the last folder alone is often just 'adapter')."""
+    folder = Path(folder).resolve()
+    return f"{folder.parent.name}/{folder.name}" if folder.name in ("adapter", "model") else folder.name
+
+
+def run_evaluate(args) -> int:
+    """Handler of ``python -m course_lib evaluate``: score saved models (and zero-shot) on one test file.
+
+    Writes ``results.json`` (every metric and every answer), ``results.csv`` (the comparison table) into
+    ``--out`` and prints the table. Bad input fails before any model is loaded. The handler lives here, not in
+    :mod:`course_lib.evaluation`: it joins the evaluation harness with :mod:`course_lib.train`'s loaders, and
+    evaluation sits in a layer below train (docs/architecture.md).
+    """
+    from . import formatting, models
+    from . import runtime as runtime_mod
+    from .evaluation import comparison_table, evaluate_generation, save_results
+    from .files import write_text_atomic
+    from .train import load_trained, read_records
+
+    if args.profile != "auto":
+        runtime_mod.get_profile(args.profile)
+    records = read_records(args.data)  # a bad file fails here, before torch is imported
+    folders = [Path(m) for m in (args.model or [])]
+    for folder in folders:
+        if not ((folder / "adapter_config.json").exists() or (folder / "config.json").exists()):
+            raise ConfigError(f"{folder} is not a saved model — pass the 'adapter' or 'model' folder that "
+                              "`python -m course_lib train` wrote")
+    rt = runtime_mod.setup(args.profile, args.seed)
+    limit = args.limit if args.limit is not None else rt.profile.eval_examples
+    records = records[:limit] if limit else records
+    prompts = [formatting.to_messages(r, args.system_prompt, with_answer=False) for r in records]
+    references = [r["output"] for r in records]
+    keywords = [r.get("keywords") or [] for r in records] if any("keywords" in r for r in records) else None
+    candidates = [("zero-shot", None)] if args.zero_shot or not folders else []
+    candidates += [(_model_label(f), f) for f in folders]
+    results = []
+    for name, folder in candidates:
+        if folder is None:
+            model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
+        else:
+            model, tokenizer = load_trained(folder, runtime=rt)
+        with rt.autocast():
+            results.append(evaluate_generation(
+                model, tokenizer, prompts, references, keywords, name=name,
+                max_new_tokens=args.max_new_tokens or rt.profile.max_new_tokens,
+                batch_size=rt.profile.inference_batch_size,
+                progress=not args.quiet))
+        del model
+    table = comparison_table(results)
+    written = save_results(results, args.out, stem="results")
+    write_text_atomic(Path(args.out) / "comparison.csv", table.to_csv())
+    with_text = table.drop(columns=[c for c in ("seconds",) if c in table])
+    print(with_text.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"saved: {written['json']}  {Path(args.out) / 'comparison.csv'}")
+    return 0
 
 
 def _add_fit(sub) -> None:

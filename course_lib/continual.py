@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .files import staging_path, write_json_atomic
 
 # ----------------------------------------------------------------------------------------------------------------
 # Replay
@@ -235,10 +236,7 @@ class RunRegistry:
                             "folders' metrics.json or start a new --out folder") from None
 
     def _write(self, state: dict) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.registry_file.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.registry_file)
+        write_json_atomic(self.registry_file, state)
 
     def runs(self) -> list[RunRecord]:
         """Every recorded version, oldest first."""
@@ -709,7 +707,7 @@ def _copy_lineage(base_folder: Path, staging: Path) -> dict:
 def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: list[str], metrics: dict, rt) -> Path:
     """Copy an outside base run into the empty registry as its first version, in production; return its folder."""
     imported = registry.next_version()
-    staging = registry.root / f".{imported}.tmp-{os.getpid()}"
+    staging = staging_path(registry.folder(imported))
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     base_model, adapters = run_adapters(base_folder)
@@ -723,7 +721,7 @@ def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: lis
                                                 str(base_folder.resolve())}, indent=2), encoding="utf-8")
     rt.write_stamp(staging, extra={"metrics": metrics, "imported_from": str(base_folder.resolve())})
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    os.replace(staging, registry.folder(imported))
+    os.replace(staging, registry.folder(imported))  # a new version: a plain rename never replaces an old one
     registry.record(RunRecord(imported, str(base_folder), metrics, {"source": "imported base"},
                               decision=["imported as the first production model"]), promote=True)
     return registry.folder(imported)
@@ -787,7 +785,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
         del production_model
 
     version = registry.next_version()
-    staging = registry.root / f".{version}.tmp-{os.getpid()}"
+    staging = staging_path(registry.folder(version))
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
@@ -814,7 +812,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
                                        "gate": {"promote": decision.promote, "reasons": decision.reasons}})
         if not config.keep_checkpoints:
             shutil.rmtree(staging / train_mod.CHECKPOINT_DIR, ignore_errors=True)
-        os.replace(staging, registry.folder(version))
+        os.replace(staging, registry.folder(version))  # a new version: never files.replace_folder over an old one
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

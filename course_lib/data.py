@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .files import write_text_atomic
 
 # ----------------------------------------------------------------------------------------------------------
 # Tasks and column names
@@ -1080,14 +1081,7 @@ def find_leakage(splits: dict[str, list], task: str = "instruction", threshold: 
 # ----------------------------------------------------------------------------------------------------------
 def save_jsonl(rows: list, path) -> Path:
     """Write ``rows`` as JSON Lines atomically (a temporary file renamed into place: never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def load_jsonl(path) -> list[dict]:

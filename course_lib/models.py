@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, ModelNotAvailable
+from .files import replace_folder, staging_path
 
 CACHE_ENV = "COURSE_CACHE"
 SOURCE_ENV = "COURSE_MODEL_SOURCE"  # "offline" (default) or "hub": use the registry's hub id when online
@@ -142,17 +143,14 @@ def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True
         model.hf_quantizer.remove_quantization_config(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(target.parent, name)
-    staging = target.parent / f".{name}.tmp-{os.getpid()}"
+    staging = staging_path(target)  # the name _remove_stale_staging looks for
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / _COMPLETE_MARKER).write_text(f"converted from {spec.package}/{spec.gguf_file}\n", encoding="utf-8")
     if (target / _COMPLETE_MARKER).exists():  # another process (a parallel test worker) finished first: keep its copy
         shutil.rmtree(staging)
         return target
-    if target.exists():  # a broken earlier attempt
-        shutil.rmtree(target)
-    os.replace(staging, target)
-    return target
+    return replace_folder(staging, target)  # replaces a broken earlier attempt, if any
 
 
 def _pid_alive(pid: int) -> bool:

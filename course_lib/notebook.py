@@ -30,6 +30,20 @@ def install_friendly_errors() -> bool:
     return True
 
 
+def figure_png(fig, dpi: int = 90) -> bytes:
+    """``fig`` rendered as PNG bytes (for ``IPython.display.Image`` or a ``_repr_png_``).
+
+    It lives here, below :mod:`course_lib.plotting`, so the display hook of :func:`show_figures_inline` (installed
+    by ``runtime.setup`` in every notebook) needs nothing above the core layer; ``plotting.figure_png`` is the same
+    function.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def show_figures_inline() -> bool:
     """Display a matplotlib ``Figure`` that ends a cell as a PNG in the running IPython kernel; False outside one.
 
@@ -45,8 +59,6 @@ def show_figures_inline() -> bool:
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
     from matplotlib.figure import Figure
-
-    from .plotting import figure_png
 
     # bbox_inches is left as drawn: the course's figures use a constrained layout that already fits their labels.
     shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: figure_png(fig, dpi=100))

@@ -3,6 +3,7 @@
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so it works headless (tests,
 papermill, a server without a display), is shown once when it is the last value of a notebook cell, and never
 piles up in pyplot's global figure list. Save one with ``fig.savefig(path)`` or :func:`save_figure`.
+:func:`history_table` is the one table here: a Trainer's log, the rows the loss and metric curves are drawn from.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from pathlib import Path
 
 from .errors import ConfigError
+from .notebook import figure_png  # re-exported: lives in the core layer, for the notebook display hook
 
 
 def _figure(width: float = 6.0, height: float = 4.0):
@@ -19,11 +21,35 @@ def _figure(width: float = 6.0, height: float = 4.0):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _history(log_history):
-    """Accept a Trainer ``log_history`` list, a :func:`~course_lib.evaluation.history_table` or a Trainer."""
+def history_table(log_history):
+    """A Trainer ``log_history`` (list of dicts) as one DataFrame indexed by step.
+
+    Columns: ``train_loss`` (entries with ``loss``), ``eval_loss`` and any other ``eval_*`` metric, and
+    ``epoch``. Training and evaluation entries logged at the same step are merged into one row; the final
+    summary entry (``train_runtime`` ...) is dropped.
+    """
     import pandas as pd
 
-    from .evaluation import history_table
+    rows = {}
+    for entry in log_history or []:
+        if "step" not in entry or "train_runtime" in entry:
+            continue
+        row = rows.setdefault(int(entry["step"]), {"step": int(entry["step"])})
+        if "epoch" in entry:
+            row["epoch"] = float(entry["epoch"])
+        if "loss" in entry:
+            row["train_loss"] = float(entry["loss"])
+        for key, value in entry.items():
+            if key.startswith("eval_") and isinstance(value, (int, float)):
+                row[key] = float(value)
+    if not rows:
+        return pd.DataFrame(columns=["epoch", "train_loss", "eval_loss"], index=pd.Index([], name="step"))
+    return pd.DataFrame(sorted(rows.values(), key=lambda r: r["step"])).set_index("step")
+
+
+def _history(log_history):
+    """Accept a Trainer ``log_history`` list, a :func:`history_table` or a Trainer."""
+    import pandas as pd
 
     if isinstance(log_history, pd.DataFrame):
         return log_history
@@ -293,15 +319,6 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
-
-
-def figure_png(fig, dpi: int = 90) -> bytes:
-    """``fig`` rendered as PNG bytes (for ``IPython.display.Image`` or a ``_repr_png_``)."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
 
 
 _MASK_COLOURS = {"trained": "#b7e4c7", "masked": "#e9ecef", "pad": "#ffffff"}

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .files import replace_folder, staging_path
 
 _DOC_FIELDS = ("doc_id", "title", "text")
 _INDEX_FORMAT = 1
@@ -334,7 +335,7 @@ class EmbeddingIndex:
         """
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        staging = staging_path(folder)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         np.save(staging / "embeddings.npy", self.embeddings)
@@ -344,10 +345,7 @@ class EmbeddingIndex:
         meta = {"format": _INDEX_FORMAT, "encoder_name": self.encoder_name, "config": asdict(self.config),
                 "n_chunks": len(self.chunks), "dim": self.dim}
         (staging / "index.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-        return folder
+        return replace_folder(staging, folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "EmbeddingIndex":
@@ -601,9 +599,9 @@ def answer_questions(model, tokenizer, questions: list[str], index: EmbeddingInd
 
     Closed-book prompts are ``[system?, user question]`` (:func:`plain_messages`); retrieval prompts are
     :func:`build_rag_messages` with ``system`` (default :data:`RAG_SYSTEM_PROMPT`) and passages trimmed to
-    ``max_words`` words. Generation is :func:`course_lib.evaluation.generate_answers` (batched, greedy).
+    ``max_words`` words. Generation is :func:`course_lib.generation.generate_answers` (batched, greedy).
     """
-    from .evaluation import generate_answers
+    from .generation import generate_answers
 
     questions = [str(q) for q in questions]
     if not questions:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, CourseError, DataError
+from .files import replace_folder, staging_path, write_json_atomic
 
 COMPLETE_MARKER = "COURSE_CHECKPOINT_COMPLETE"
 CHECKPOINT_DIR = "checkpoints"
@@ -648,12 +649,6 @@ def folder_size_bytes(folder) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
-def _replace_folder(staging: Path, target: Path) -> None:
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
-
-
 def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Path:
     """Save a trained model atomically: the LoRA adapter only (a few MB) for a ``PeftModel``, else the whole model.
 
@@ -663,7 +658,7 @@ def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Pa
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    staging = staging_path(folder)
     if staging.exists():
         shutil.rmtree(staging)
     from .models import quiet_transformers_progress
@@ -671,8 +666,7 @@ def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Pa
     with quiet_transformers_progress():
         model.save_pretrained(staging, **({"state_dict": state_dict} if state_dict is not None else {}))
         tokenizer.save_pretrained(staging)
-    _replace_folder(staging, folder)
-    return folder
+    return replace_folder(staging, folder)
 
 
 def merge_adapter(model):
@@ -845,8 +839,8 @@ class TrainResult:
         return self.trainable_params / self.total_params if self.total_params else 0.0
 
     def history(self):
-        """The log history as a DataFrame indexed by step (``evaluation.history_table``)."""
-        from .evaluation import history_table
+        """The log history as a DataFrame indexed by step (``plotting.history_table``)."""
+        from .plotting import history_table
 
         return history_table(self.log_history)
 
@@ -864,13 +858,6 @@ class TrainResult:
             "final_dir": str(self.final_dir) if self.final_dir else None,
             "final_size_mb": round(folder_size_bytes(self.final_dir) / 2**20, 2) if self.final_dir else None,
         }
-
-
-def _write_json(path: Path, payload) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _finite(value) -> float | None:
@@ -968,7 +955,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
         out.mkdir(parents=True, exist_ok=True)
         if not resume and ckpt_dir.exists():
             shutil.rmtree(ckpt_dir)
-        _write_json(config_path, {"config": cfg.to_dict(), "seed": rt.seed, "profile": rt.profile.name})
+        write_json_atomic(config_path, {"config": cfg.to_dict(), "seed": rt.seed, "profile": rt.profile.name})
     metrics: dict = {}
     if eval_rows and resume_from is None and cfg.eval_at_start:
         metrics["eval_loss_start"] = _finite(trainer.evaluate()["eval_loss"])
@@ -1003,7 +990,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
                                      state_dict=gathered)
             if cfg.method == "lora":
                 (final_dir / "course_base_model.txt").write_text(rt.profile.decoder + "\n", encoding="utf-8")
-        _write_json(out / "history.json", trainer.state.log_history)
+        write_json_atomic(out / "history.json", trainer.state.log_history)
     result = TrainResult(
         method=cfg.method, config=cfg.to_dict(), metrics=metrics, log_history=list(trainer.state.log_history),
         trainable_params=counts.trainable, total_params=counts.total, peak_memory_bytes=memory.peak_bytes,
@@ -1012,7 +999,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
         useful_tokens=throughput.useful, output_dir=out, final_dir=final_dir, stamp_path=None,
         resumed_from=resume_from, tokenize_report=str(report), model=trainer.model, tokenizer=tokenizer)
     if main:
-        _write_json(out / "metrics.json", result.summary())
+        write_json_atomic(out / "metrics.json", result.summary())
         stamp_path = rt.write_stamp(out, extra={"train": result.summary(), "train_config": cfg.to_dict(),
                                                 "tokenize_report": str(report),
                                                 "resumed_from": str(resume_from) if resume_from else None})

@@ -131,43 +131,6 @@ def test_accelerate_configs_load_and_fsdp_wraps_the_course_model_blocks(smol):
     assert len(blocks) == model.config.num_hidden_layers  # the wrap policy names the real decoder block class
 
 
-def test_layout_memory_arithmetic():
-    fit = pytest.importorskip("course_lib.fit")
-    from transformers import LlamaConfig
-
-    # A Llama-3-8B-shaped decoder (shape only, nothing loaded): where one GPU stops being enough.
-    shape = fit.shape_from_config(LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                                              num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
-                                              tie_word_embeddings=False))
-    kw = dict(model=shape, method="full", profile="a100", batch_size=8, seq_len=1024)
-    single = distributed.layout_memory("single", **kw)
-    ddp = distributed.layout_memory("ddp", 4, **kw)
-    fsdp = distributed.layout_memory("fsdp", 4, **kw)
-    assert ddp.plan.per_device_batch == 2 and ddp.plan.global_batch == single.plan.global_batch == 8
-    # DDP replicates weights and optimizer states, adds a bucket copy of the gradients, and splits activations.
-    assert ddp.parts["weights"] == single.parts["weights"] and ddp.parts["optimizer"] == single.parts["optimizer"]
-    assert ddp.parts["ddp_buckets"] == single.parts["gradients"]
-    assert abs(ddp.parts["activations"] * 4 - single.parts["activations"]) <= 4 * 2**20
-    # FSDP divides the model state by 4 and pays for the gathered blocks instead.
-    for name in ("weights", "gradients", "optimizer"):
-        assert fsdp.parts[name] == -(-single.parts[name] // 4)
-    assert 0 < fsdp.parts["gathered_layers"] < single.parts["weights"] / 4
-    # At this size the optimiser step is the peak, and its temporaries belong to each rank's shard too.
-    assert fit.estimate(shape, "full", 2, 1024, profile="a100", flops_per_s=1.0).peak_moment == "optimiser step"
-    assert fsdp.parts["workspace"] == -(-ddp.parts["workspace"] // 4)
-    assert fsdp.total < ddp.total < single.total
-    assert "fsdp x4" in fsdp.describe()
-    with pytest.raises(ConfigError, match="unknown layout"):
-        distributed.layout_memory("zero3", 2, **kw)
-    with pytest.raises(ConfigError, match="cannot be split evenly"):
-        distributed.layout_memory("ddp", 3, **kw)
-    # Left out, batch and sequence length come from the profile (a100: 32 x 512 on one device).
-    default = distributed.layout_memory("single", model=shape, method="full", profile="a100")
-    assert default.plan.per_device_batch == 32
-    assert default.parts["activations"] > distributed.layout_memory("single", **{**kw, "batch_size": 32,
-                                                                                  "seq_len": 256}).parts["activations"]
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Launch tests: real processes talking over gloo on 127.0.0.1
 # ----------------------------------------------------------------------------------------------------------------

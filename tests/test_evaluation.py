@@ -204,8 +204,10 @@ def test_evaluate_generation_result(smol):
 
 
 def test_bad_prompt_type():
+    from course_lib import generation  # batched generation's prompt check lives there
+
     with pytest.raises(ConfigError, match="each prompt must be"):
-        ev._as_messages(42, None)
+        generation._as_messages(42, None)
 
 
 def _cli(*argv):

@@ -217,7 +217,7 @@ def test_retrieval_metrics_by_group_equals_per_group_metrics(encoder, docs):
 
 
 def test_answer_questions_builds_closed_book_and_rag_prompts(monkeypatch, encoder, docs):
-    from course_lib import evaluation
+    from course_lib import generation
 
     seen = {}
 
@@ -225,7 +225,7 @@ def test_answer_questions_builds_closed_book_and_rag_prompts(monkeypatch, encode
         seen["prompts"], seen["batch"] = prompts, batch_size
         return [f"answer {i}" for i in range(len(prompts))]
 
-    monkeypatch.setattr(evaluation, "generate_answers", fake_generate)
+    monkeypatch.setattr(generation, "generate_answers", fake_generate)
     index = retrieval.build_index(docs, encoder)
     closed = retrieval.answer_questions(None, None, ["How do I reset my password?"], system="Be brief.",
                                         batch_size=2, name="base")
