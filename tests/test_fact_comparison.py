@@ -98,8 +98,10 @@ def test_find_saved_run_checks_method_and_profile(tmp_path):
 
 
 def test_reuse_or_train_reuses_a_matching_run_else_trains(tmp_path, monkeypatch, smoke_runtime):
+    from course_lib.train import reuse  # reuse_or_train looks load_trained and train up in its own module
+
     run = _saved_run(tmp_path / "lora")
-    monkeypatch.setattr(train, "load_trained", lambda folder, runtime=None: (f"model from {folder.name}", "tok"))
+    monkeypatch.setattr(reuse, "load_trained", lambda folder, runtime=None: (f"model from {folder.name}", "tok"))
     reused = train.reuse_or_train(run, [], config=train.TrainConfig(method="lora"), runtime=smoke_runtime)
     assert reused.source == "reused" and reused.model == "model from adapter" and reused.run_dir == run
     assert reused.system_prompt == "Be brief." and reused.examples_per_step == 8
@@ -116,7 +118,7 @@ def test_reuse_or_train_reuses_a_matching_run_else_trains(tmp_path, monkeypatch,
             computed_tokens_per_s=0.0, useful_tokens=0, output_dir=tmp_path / "new", final_dir=None,
             stamp_path=None, resumed_from=None, tokenize_report="", model="trained model", tokenizer="tok")
 
-    monkeypatch.setattr(train, "train", fake_train)
+    monkeypatch.setattr(reuse, "train", fake_train)
     config = train.TrainConfig(method="lora", system_prompt="Hi.")
     fresh = train.reuse_or_train(run, ["r"], [], config=config, runtime=smoke_runtime, output_dir=tmp_path / "new",
                                  reuse=False)

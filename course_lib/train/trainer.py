@@ -1,0 +1,139 @@
+"""The course's ``Trainer``: token counting, a loud stop on a non-finite loss, the loss on labelled positions only.
+
+Taught in notebook 03 (response-only loss, throughput, loud failures); benchmarks/train_throughput.py measures
+what the labelled-positions loss saves.
+"""
+
+from __future__ import annotations
+
+from ..errors import CourseError
+from .measure import Throughput
+
+
+class TrainingFailed(CourseError):
+    """Training ran but its result cannot be trusted: NaN/inf loss, or the trainable weights never changed."""
+
+
+# Causal LMs whose forward computes logits as lm_head(last hidden state) and nothing else (the course's SmolLM2 is
+# a Llama); others keep the Trainer's default loss.
+PLAIN_HEAD_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
+
+
+def labelled_positions_loss(hidden, head, labels):
+    """Summed next-token cross-entropy over the positions that have a label, and how many there are.
+
+    ``hidden``: (batch, seq, hidden) last hidden states; ``head``: the output projection (hidden -> vocab);
+    ``labels``: (batch, seq) token ids, -100 where no loss is taken (prompt, padding). Position ``t`` predicts
+    label ``t + 1``. Only the labelled positions go through the head: with response-only labels most positions
+    are prompt, and the head is one of the largest matmuls per token (576 x 49,152 for SmolLM2, 21 % of its
+    matmul FLOPs). Returns (sum in nats as a 0-dim fp32 tensor, count as a 0-dim int tensor); the sum equals the
+    model's own loss x count up to float rounding.
+    """
+    import torch
+
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = head(hidden[:, :-1][keep])  # (labelled positions, vocab)
+    # fp32 for the softmax: in bf16 the log-sum-exp over 49k logits loses the small differences the loss is made of.
+    summed = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="sum")
+    return summed, keep.sum()
+
+
+def _causal_lm_parts(model, inputs, trainer):
+    """(decoder body, output head) when the loss can be taken on labelled positions only, else ``None``.
+
+    Only for a single-process run of a causal language model with labels and the Trainer's default loss: under
+    DDP/FSDP the forward must go through the wrapper (it synchronises gradients and gathers shards), and label
+    smoothing or a custom ``compute_loss_func`` need the full outputs.
+    """
+    if (trainer.args.world_size != 1 or trainer.label_smoother is not None or trainer.compute_loss_func is not None
+            or "labels" not in inputs or inputs["labels"].dim() != 2):
+        return None
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    get_decoder, get_head = getattr(base, "get_decoder", None), getattr(base, "get_output_embeddings", None)
+    # Only architectures whose logits are exactly head(last hidden state), with no scaling or soft-capping after.
+    if getattr(base.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES or get_decoder is None or get_head is None:
+        return None
+    body, head = get_decoder(), get_head()
+    if body is None or head is None or body is base:
+        return None
+    return body, head
+
+
+def _raise_if_not_finite(loss, step: int):
+    """Stop the run at ``step`` (1-based) when the training loss is NaN or inf: a diverged run must not "finish"."""
+    import torch
+
+    if not torch.isfinite(loss).all():
+        raise TrainingFailed(
+            f"the training loss became {float(loss)} at step {step} — lower the "
+            "learning rate, check the data for empty answers, or use fp32 (COURSE_PRECISION=fp32)")
+
+
+def _labelled_loss(trainer, parts, inputs, num_items_in_batch):
+    """The Trainer's loss taken through ``parts`` = (decoder body, output head) on the labelled positions only."""
+    body, head = parts
+    # accelerate applies mixed-precision autocast by wrapping the *top* model's forward; calling the
+    # decoder body directly skips that wrapper, so the same autocast is entered here.
+    with trainer.accelerator.autocast():
+        hidden = body(**{k: v for k, v in inputs.items() if k != "labels"}).last_hidden_state
+        summed, count = labelled_positions_loss(hidden, head, inputs["labels"])
+    # The same reduction as the model's own loss: over the whole accumulated batch when the Trainer
+    # passes its token count (gradient accumulation), else the mean over this batch.
+    if trainer.model_accepts_loss_kwargs and num_items_in_batch is not None:
+        return summed / num_items_in_batch
+    return summed / count.clamp(min=1)
+
+
+def _loss_only_prediction(trainer, model, inputs):
+    """``prediction_step``'s ``(loss, None, None)`` with the loss from ``trainer.compute_loss``, without gradients."""
+    import torch
+
+    inputs = trainer._prepare_inputs(inputs)
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, inputs)
+    return loss.detach(), None, None
+
+
+def _make_trainer_class():
+    """Build the Trainer subclass lazily (transformers is imported only when training)."""
+    from transformers import Trainer
+
+    from ..distributed import MultiProcessTrainerMixin
+
+    class CourseTrainer(MultiProcessTrainerMixin, Trainer):  # mixin: same batches and synced grads on N processes
+        """A ``Trainer`` that counts tokens, stops on a non-finite loss and adds tokens/s to the logs.
+
+        Its training and evaluation losses put only the labelled positions through the output head
+        (:func:`labelled_positions_loss`; the same value as the model's own loss, less compute).
+        """
+
+        throughput: Throughput | None = None
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            if self.throughput is not None:
+                self.throughput.add_batch(inputs)
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            _raise_if_not_finite(loss, self.state.global_step + 1)
+            return loss
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            parts = None if return_outputs else _causal_lm_parts(model, inputs, self)
+            if parts is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return _labelled_loss(self, parts, inputs, num_items_in_batch)
+
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+            # Evaluation needs only the loss (the course passes no compute_metrics): take it on the labelled
+            # positions, as in training, instead of computing and discarding logits for every position.
+            parts = _causal_lm_parts(model, inputs, self) if prediction_loss_only else None
+            if parts is None:
+                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+            return _loss_only_prediction(self, model, inputs)
+
+        def log(self, logs, start_time=None):
+            if self.throughput is not None and "loss" in logs:
+                logs.update({k: round(v, 1) for k, v in self.throughput.take_window().items()})
+            super().log(logs, start_time)
+
+    return CourseTrainer
