@@ -1,0 +1,73 @@
+"""The quality report: what :func:`~course_lib.data.prepare` did to a file, as a dict or as text.
+
+Taught in notebook 01; ``python -m course_lib check-data`` prints it (``--json``: :meth:`QualityReport.to_dict`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .stats import label_balance
+
+
+@dataclass
+class QualityReport:
+    """What happened to a file. ``to_dict()`` is what ``check-data --json`` prints.
+
+    Attributes:
+        path, task, columns: the file, the task, and course field -> file column.
+        rows_read: records in the file; rows_kept: records left after every step.
+        dropped: reason -> rows (``empty_output``, ``off_topic``, ``too_long``, ``exact_duplicate``,
+            ``near_duplicate``).
+        duplicates_removed: exact + near duplicates removed (also inside ``dropped``).
+        pii_redacted: PII items replaced, all kinds; pii_by_type: per kind.
+        rows_changed_by_cleaning: rows where normalisation changed at least one field.
+        token_lengths: min/mean/median/p95/max tokens of the kept examples; tokenizer: what counted them.
+        label_balance: label -> count (classification only).
+        leakage: duplicates (exact or near) whose original is in another split, when the file has a ``split``
+            column (check-data sets it), else ``None``.
+        warnings: things worth a look that did not stop the run.
+    """
+
+    path: str
+    task: str
+    columns: dict
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: dict = field(default_factory=dict)
+    duplicates_removed: int = 0
+    pii_redacted: int = 0
+    pii_by_type: dict = field(default_factory=dict)
+    rows_changed_by_cleaning: int = 0
+    token_lengths: dict = field(default_factory=dict)
+    tokenizer: str = ""
+    label_balance: dict | None = None
+    leakage: int | None = None
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        lines = [f"check-data {self.path} (task: {self.task})",
+                 "  columns:         " + ", ".join(f"{k} <- {v}" for k, v in self.columns.items()),
+                 f"  rows read:       {self.rows_read}",
+                 f"  rows kept:       {self.rows_kept}"]
+        dropped = ", ".join(f"{k} {v}" for k, v in self.dropped.items() if v) or "none"
+        lines.append(f"  dropped:         {dropped}")
+        lines.append(f"  duplicates:      {self.duplicates_removed} removed")
+        pii = ", ".join(f"{k} {v}" for k, v in self.pii_by_type.items() if v)
+        lines.append(f"  PII redacted:    {self.pii_redacted}" + (f" ({pii})" if pii else ""))
+        lines.append(f"  cleaned:         {self.rows_changed_by_cleaning} rows changed by normalisation")
+        if self.token_lengths:
+            t = self.token_lengths
+            lines.append(f"  tokens/example:  min {t['min']}, median {t['median']}, mean {t['mean']}, "
+                         f"p95 {t['p95']}, max {t['max']}  ({self.tokenizer})")
+        if self.label_balance is not None:
+            lines.append("  labels:          " + str(label_balance(
+                [k for k, v in self.label_balance.items() for _ in range(v)])))
+        if self.leakage is not None:
+            lines.append(f"  leakage:         {self.leakage} duplicates across splits")
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        return "\n".join(lines)
