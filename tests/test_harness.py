@@ -78,3 +78,6 @@ def test_claims_are_collected_and_kept_with_the_run_id(tmp_path):
         "claims/20261201-120000_03_training.json", "claims/20261201-120000_03_training_losses.json",
         "timings/20261201-120000.json", "timings/20261201-120000.md"]
     assert (docs / "claims" / "20261201-120000_03_training.json").read_text(encoding="utf-8") == '{"table": []}'
+    smoke = runner.keep_in_docs(run_dir, tmp_path / "smoke_docs", claims=False)  # a smoke run keeps its times only
+    assert sorted(p.relative_to(tmp_path / "smoke_docs").as_posix() for p in smoke) == [
+        "timings/20261201-120000.json", "timings/20261201-120000.md"]
