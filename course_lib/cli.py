@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, CourseError
+from .runtime import DEFAULT_DECODER
 
 
 def _handler(target: str):
@@ -219,7 +220,7 @@ def run_evaluate(args) -> int:
 
 def _add_fit(sub) -> None:
     p = sub.add_parser("fit", help="estimate peak memory and time per step before training (optionally measure)")
-    p.add_argument("--model", default="smollm2-135m-instruct", help="registry name (default: smollm2-135m-instruct)")
+    p.add_argument("--model", default=DEFAULT_DECODER, help=f"registry name (default: {DEFAULT_DECODER})")
     p.add_argument("--method", default="lora", choices=["lora", "full", "inference"], help="what to run")
     p.add_argument("--batch", type=int, default=8, help="sequences per step (default: 8)")
     p.add_argument("--seq", type=int, default=128, help="tokens per sequence, padded length (default: 128)")

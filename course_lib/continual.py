@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .errors import ConfigError, DataError
 from .files import staging_path, write_json_atomic
+from .runtime import DEFAULT_DECODER
 
 # ----------------------------------------------------------------------------------------------------------------
 # Replay
@@ -479,7 +480,7 @@ def run_adapters(folder: str | os.PathLike) -> tuple[str, list[Path]]:
         return info["base_model"], [folder / p for p in info["adapters"]]
     if (folder / "adapter" / "adapter_config.json").exists():
         base_file = folder / "adapter" / "course_base_model.txt"
-        base = base_file.read_text(encoding="utf-8").strip() if base_file.exists() else "smollm2-135m-instruct"
+        base = base_file.read_text(encoding="utf-8").strip() if base_file.exists() else DEFAULT_DECODER
         return base, [folder / "adapter"]
     raise ConfigError(f"{folder} holds no LoRA adapter (adapter/adapter_config.json) — retraining starts from a LoRA "
                       "run: train one with `python -m course_lib train --method lora --out DIR`")

@@ -64,6 +64,7 @@ from pathlib import Path
 
 from .distributed import BatchPlan, plan_batch
 from .errors import ConfigError
+from .runtime import DEFAULT_DECODER
 
 MIB = 2 ** 20
 # Backward workspace + allocator slack as a share of the activations: (measured peak - modelled parts) / activations
@@ -311,7 +312,7 @@ def lora_targets(shape: ModelShape, targets=None) -> tuple[str, ...]:
     return tuple(name for name, _, _ in shape.linear_shapes) if targets is None else tuple(targets)
 
 
-def estimate(model="smollm2-135m-instruct", method: str = "lora", batch_size: int = 8, seq_len: int = 128,
+def estimate(model=DEFAULT_DECODER, method: str = "lora", batch_size: int = 8, seq_len: int = 128,
              profile="cpu", precision: str | None = None, lora_r: int = 8, targets=None,
              lora_dropout: float = 0.0, device: str | None = None, flops_per_s: float | None = None,
              utilisation: float = DEFAULT_UTILISATION) -> FitEstimate:
@@ -413,7 +414,7 @@ class MeasuredPeak:
 
 
 def measure_peak(method: str = "lora", batch_size: int = 2, seq_len: int = 64, precision: str = "fp32",
-                 steps: int = 3, model: str = "smollm2-135m-instruct", lora_r: int = 8, targets=None,
+                 steps: int = 3, model: str = DEFAULT_DECODER, lora_r: int = 8, targets=None,
                  lora_dropout: float = 0.0, device: str = "cpu", seed: int = 0) -> MeasuredPeak:
     """Train ``steps`` real AdamW steps on random tokens and measure the peak memory and the time per step.
 
@@ -490,7 +491,7 @@ print("RESULT" + json.dumps(dataclasses.asdict(fit.measure_peak(**kwargs))))
 
 
 def measure_peak_fresh(method: str = "lora", batch_size: int = 2, seq_len: int = 64, precision: str = "fp32",
-                       steps: int = 2, model: str = "smollm2-135m-instruct", lora_r: int = 8,
+                       steps: int = 2, model: str = DEFAULT_DECODER, lora_r: int = 8,
                        targets=None, device: str = "cpu", timeout: float = 900) -> MeasuredPeak:
     """:func:`measure_peak` run in a fresh Python process, so the peak is clean wherever it is called from.
 
@@ -553,7 +554,7 @@ class LayoutMemory:
         return f"{self.layout} x{self.processes}: {self.total / 2**30:.2f} GiB per device ({body})"
 
 
-def layout_memory(layout: str, processes: int = 1, model="smollm2-135m-instruct", method: str = "lora",
+def layout_memory(layout: str, processes: int = 1, model=DEFAULT_DECODER, method: str = "lora",
                   profile: str = "a100", batch_size: int | None = None, grad_accum: int | None = None,
                   seq_len: int | None = None, precision: str | None = None) -> LayoutMemory:
     """Peak memory per device when the profile's global batch is trained with ``layout`` on ``processes`` devices.

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import ConfigError, ModelNotAvailable
 from .files import replace_folder, staging_path
+from .runtime import DEFAULT_DECODER
 
 CACHE_ENV = "COURSE_CACHE"
 SOURCE_ENV = "COURSE_MODEL_SOURCE"  # "offline" (default) or "hub": use the registry's hub id when online
@@ -113,7 +114,7 @@ def _use_hub(spec: ModelSpec, source: str | None) -> bool:
     return source == "hub" and spec.hub_id is not None
 
 
-def cached_checkpoint(name: str = "smollm2-135m-instruct", progress: bool = True) -> Path:
+def cached_checkpoint(name: str = DEFAULT_DECODER, progress: bool = True) -> Path:
     """Path of a complete safetensors checkpoint for a GGUF-shipped model, converting it on first use.
 
     The conversion writes into a temporary sibling folder and renames it into place only after a completion
@@ -211,7 +212,7 @@ def quiet_transformers_progress():
             hf_logging.enable_progress_bar()
 
 
-def load_causal_lm(name: str = "smollm2-135m-instruct", runtime=None, source: str | None = None,
+def load_causal_lm(name: str = DEFAULT_DECODER, runtime=None, source: str | None = None,
                    dtype=None, verbose: bool = True):
     """Load a registry decoder and its tokenizer, ready to train or generate.
 

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from .errors import ConfigError
 
+# The decoder the lessons fine-tune unless a profile or a caller names another (a name in models.REGISTRY).
+DEFAULT_DECODER = "smollm2-135m-instruct"
+
 PROFILE_ENV = "COURSE_PROFILE"
 PRECISION_ENV = "COURSE_PRECISION"
 
@@ -110,7 +113,7 @@ class Profile:
     lora_block_share: float = 1.0
     max_new_tokens: int = 48
     inference_batch_size: int = 32
-    decoder: str = "smollm2-135m-instruct"
+    decoder: str = DEFAULT_DECODER
     precision: str = "auto"
     probe_examples: int | None = None
     overfit_examples: int = 16

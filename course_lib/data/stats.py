@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..runtime import DEFAULT_DECODER
 
 
 def length_function(tokenizer=None):
@@ -109,7 +110,7 @@ def default_tokenizer():
         from ..models import cache_root
     except ImportError:
         return None
-    candidate = cache_root() / "models" / "smollm2-135m-instruct" / "tokenizer.json"
+    candidate = cache_root() / "models" / DEFAULT_DECODER / "tokenizer.json"
     if not candidate.exists():
         return None
     tok = Tokenizer.from_file(str(candidate))

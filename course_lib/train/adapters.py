@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..files import replace_folder, staging_path
+from ..runtime import DEFAULT_DECODER
 from .config import TrainConfig
 
 
@@ -128,7 +129,7 @@ def load_trained(folder, runtime=None, base: str | None = None):
 
         if base is None:
             info = folder / "course_base_model.txt"
-            base = info.read_text(encoding="utf-8").strip() if info.exists() else "smollm2-135m-instruct"
+            base = info.read_text(encoding="utf-8").strip() if info.exists() else DEFAULT_DECODER
         model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
         with quiet_peft_warning():
             model = PeftModel.from_pretrained(model, folder)
