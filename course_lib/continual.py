@@ -561,6 +561,10 @@ class RetrainConfig:
             and earlier retrainings held out their test sets, the old test set that measures forgetting.
             ``None``: every file in the ``train_data`` the base's ``run.json`` records — the original data and
             each batch earlier retrainings added — so a chain of retrainings replays all of its history.
+        old_test: the old examples the base never trained on, when its run held out its test set some other way
+            than :func:`course_lib.train.split_records` (notebook 07 reuses notebook 03's adapter, whose test set
+            is the test part of a stratified split). They are the old test set as given, and ``old_data`` minus
+            them is the replay pool. ``None``: each old file is split as described under ``old_data``.
         gate: the promotion rule.
         train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA, ``retrain_steps`` optimiser steps
             from the profile, the profile's learning rate).
@@ -578,6 +582,7 @@ class RetrainConfig:
     out: str | os.PathLike
     replay: float = 0.0
     old_data: object = None
+    old_test: list | None = None
     gate: PromotionGate = field(default_factory=PromotionGate)
     train_config: object = None
     test_examples: int | None = None
@@ -681,6 +686,31 @@ def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int,
     return pooled_train, pooled_test, n_superseded, [text for _, text in loaded]
 
 
+def _given_old_split(sources: list, old_test: list[dict], new_records: list[dict],
+                     drop: bool) -> tuple[list[dict], list[dict], int, list[str]]:
+    """``(train, test, n_superseded, texts)`` when the old test set is given: every old example that is not in it
+    is the replay pool; with ``drop``, examples about facts the new records change leave both (as in
+    :func:`_old_splits`)."""
+    loaded = [_records(source, "old") for source in sources]
+    test = list(old_test)
+    held_out = {json.dumps(record, sort_keys=True) for record in test}
+    pool = [r for records, _ in loaded for r in records if json.dumps(r, sort_keys=True) not in held_out]
+    n_superseded = 0
+    if drop:
+        pool, gone_pool = drop_superseded(pool, new_records)
+        test, gone_test = drop_superseded(test, new_records)
+        n_superseded = len(gone_pool) + len(gone_test)
+    return pool, test, n_superseded, [text for _, text in loaded]
+
+
+def _split_old(config: RetrainConfig, sources: list, new_records: list[dict], n_test: int, seed: int):
+    """The old data's ``(replay pool, test set, n_superseded, source texts)``: the test set given in
+    ``config.old_test``, else each file held out the way its run did (:func:`_old_splits`)."""
+    if config.old_test is not None:
+        return _given_old_split(sources, config.old_test, new_records, config.drop_superseded)
+    return _old_splits(sources, new_records, n_test, seed, config.drop_superseded)
+
+
 def _resolve_base(base, registry: RunRegistry) -> Path:
     text = str(base)
     if text == "production":  # what a scheduled job retrains: whatever the registry serves now
@@ -750,8 +780,8 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     old_sources = _old_sources(config.old_data, base_folder)
     n_test = config.test_examples or rt.profile.eval_examples or 50
     new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
-    old_train, old_test, n_superseded, old_source_texts = _old_splits(
-        old_sources, new_records, n_test, rt.seed, config.drop_superseded)
+    old_train, old_test, n_superseded, old_source_texts = _split_old(config, old_sources, new_records, n_test,
+                                                                      rt.seed)
     if not old_test:
         raise ConfigError("every old test example is about a fact the new data changes — nothing is left to "
                           "measure forgetting on; pass more old data or RetrainConfig(drop_superseded=False)")

@@ -5,6 +5,7 @@ Pure-Python parts run on small hand-made inputs; expected values are worked out 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -226,6 +227,26 @@ def test_old_data_pools_every_recorded_file_and_drops_facts_later_files_change(t
         continual._old_sources(None, base)
     with pytest.raises(ConfigError, match="does not record its training data"):
         continual._old_sources(None, tmp_path)
+
+
+def test_a_given_old_test_set_is_held_out_of_the_replay_pool(tmp_path):
+    """RetrainConfig.old_test (notebook 07 reusing notebook 03's stratified split): that test set exactly, the rest
+    of the old file as the replay pool, and superseded facts out of both."""
+    old = [{"instruction": f"o{i}", "output": "a", "fact_ids": [f"f{i % 5}"]} for i in range(20)]
+    path = tmp_path / "old.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))
+    test = old[:6]
+    new = [{"instruction": "n", "output": "c", "fact_ids": ["f0"]}]
+    config = continual.RetrainConfig(base=tmp_path, new_data=new, out=tmp_path / "runs", old_test=test)
+    pool, held_out, n_gone, texts = continual._split_old(config, [str(path)], new, n_test=3, seed=0)
+    assert held_out == [r for r in test if r["fact_ids"] != ["f0"]]
+    assert pool == [r for r in old[6:] if r["fact_ids"] != ["f0"]]
+    assert n_gone == 4 and texts == [str(path.resolve())]
+    # Without old_test, the file is split the way train.split_records holds out a test set.
+    from course_lib import train
+
+    default = continual._split_old(dataclasses.replace(config, old_test=None), [str(path)], new, n_test=3, seed=0)
+    assert default[1] == [r for r in train.split_records(old, 3, 0)[1] if r["fact_ids"] != ["f0"]]
 
 
 @pytest.mark.slow
