@@ -585,3 +585,25 @@ def fact_summary(tables: dict, kinds=None):
         row["n"] = len(table)
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
+
+
+def accuracy_by_kind(tables: dict, kinds, x: str = "epoch"):
+    """Accuracy per question kind with its 95 % bootstrap interval, for a series of :func:`fact_answer_table`
+    results keyed by a number: ``{epochs trained: table}`` (notebook 06, what fine-tuning learns and how fast).
+
+    Returns a long DataFrame, one row per (``x``, kind): ``x``, ``kind``, ``accuracy``, ``low``, ``high``
+    (:func:`course_lib.uncertainty.mean_interval` over that kind's questions) and ``n``.
+    """
+    import pandas as pd
+
+    from .uncertainty import mean_interval
+
+    if not tables:
+        raise ConfigError("no answer tables to summarise — pass {epochs: fact_answer_table(...)}")
+    rows = []
+    for value, table in sorted(tables.items()):
+        for kind in kinds:
+            correct = table.loc[table["kind"] == kind, "correct"].astype(float)
+            mean, low, high = mean_interval(correct)
+            rows.append({x: value, "kind": kind, "accuracy": mean, "low": low, "high": high, "n": len(correct)})
+    return pd.DataFrame(rows)

@@ -134,6 +134,30 @@ def compare_curves(histories: dict, column: str = "eval_loss", title: str | None
     return fig
 
 
+def interval_curves(table, x: str, y: str, group: str, low: str = "low", high: str = "high", labels=None,
+                    title: str = "", xlabel: str | None = None, ylabel: str | None = None, share_scale: bool = True):
+    """One line per ``group`` value of a long ``table`` (``y`` against ``x``), with its interval as a band.
+
+    ``labels``: ``{group value: legend text}``. ``share_scale``: a 0-1 y axis (scores that are shares), so that
+    curves of different figures compare at a glance. Notebook 06 draws accuracy by kind of fact against epochs.
+    """
+    fig = _figure(7, 4.2)
+    ax = fig.add_subplot()
+    labels = labels or {}
+    for name, rows in table.groupby(group, sort=False):
+        rows = rows.sort_values(x)
+        line, = ax.plot(rows[x], rows[y], "o-", markersize=4, label=labels.get(name, name))
+        ax.fill_between(rows[x], rows[low], rows[high], color=line.get_color(), alpha=0.15, linewidth=0)
+    if share_scale:
+        ax.set_ylim(0, 1)
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
 def confusion_matrix(table, title: str = "Confusion matrix", cmap: str = "Blues"):
     """Heat map of a :func:`~course_lib.evaluation.confusion_table` (rows gold, columns predicted).
 

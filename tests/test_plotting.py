@@ -134,3 +134,23 @@ def test_comparison_bars_shared_scale_and_words():
     assert [ax.get_title() for ax in axes] == ["facts in the training data", "acc b"]
     own = plotting.comparison_bars(table).get_axes()
     assert own[0].get_ylim() != own[1].get_ylim()  # default: each panel fits its own metric
+
+
+def test_accuracy_by_kind_and_interval_curves_one_band_per_kind():
+    """Notebook 06's dose-response: accuracy per kind at each epoch with its interval, one line per kind."""
+    def table(trained_right):
+        return pd.DataFrame({"kind": ["trained"] * 4 + ["kb_only"] * 2,
+                             "correct": [1.0] * trained_right + [0.0] * (4 - trained_right) + [0.0, 1.0]})
+
+    dose = ev.accuracy_by_kind({2.0: table(4), 0.0: table(1)}, ("trained", "kb_only"))
+    assert list(dose["epoch"]) == [0.0, 0.0, 2.0, 2.0]  # sorted by epoch, kinds in the order given
+    trained = dose[dose["kind"] == "trained"]
+    assert list(trained["accuracy"]) == [0.25, 1.0] and list(trained["n"]) == [4, 4]
+    assert (dose["low"] <= dose["accuracy"]).all() and (dose["accuracy"] <= dose["high"]).all()
+    fig = plotting.interval_curves(dose, x="epoch", y="accuracy", group="kind", labels={"trained": "in training"})
+    assert isinstance(fig, Figure)
+    lines = _lines(fig)
+    assert set(lines) == {"in training", "kb_only"} and list(lines["in training"].get_ydata()) == [0.25, 1.0]
+    assert fig.axes[0].get_ylim() == (0, 1) and len(fig.axes[0].collections) == 2  # one band per kind
+    with pytest.raises(ConfigError, match="no answer tables"):
+        ev.accuracy_by_kind({}, ("trained",))

@@ -279,3 +279,17 @@ def test_block_share_puts_adapters_on_the_top_blocks_only(smoke_runtime):
     assert train.top_layers(model, 1.0) is None and train.top_layers(model, 0.01) == [29]
     with pytest.raises(ConfigError, match="lora_block_share"):
         train.top_layers(model, 1.5)
+
+
+def test_complete_checkpoints_lists_marked_ones_oldest_first(tmp_path):
+    """Only checkpoints with the completion marker count; steps sort numerically (10 after 9), newest last."""
+    for step, complete in ((10, True), (9, True), (11, False)):
+        folder = tmp_path / train.CHECKPOINT_DIR / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        if complete:
+            (folder / train.COMPLETE_MARKER).write_text("")
+    (tmp_path / train.CHECKPOINT_DIR / "checkpoint-x").mkdir()
+    found = train.complete_checkpoints(tmp_path)
+    assert [train.checkpoint_step(p) for p in found] == [9, 10]
+    assert train.latest_checkpoint(tmp_path) == found[-1]
+    assert train.complete_checkpoints(tmp_path / "none") == [] and train.latest_checkpoint(tmp_path / "none") is None

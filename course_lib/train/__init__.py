@@ -30,7 +30,7 @@ One concern per module; every name is used as ``course_lib.train.<name>``, re-ex
 * ``measure``: :class:`PeakMemory`, :class:`Throughput`
 * ``trainer``: the Trainer subclass, :func:`labelled_positions_loss`, :class:`TrainingFailed`
 * ``callbacks``: step timer, checkpoint marker, live curve
-* ``checkpoints``: the completion marker, :func:`latest_checkpoint`, the resume check
+* ``checkpoints``: the completion marker, :func:`latest_checkpoint` / :func:`complete_checkpoints`, the resume check
 * ``adapters``: :func:`prepare_model`, :func:`top_layers`, :func:`save_trained`, :func:`merge_adapter`,
   :func:`load_trained`
 * ``weights``: the weight-change check, :func:`trainable_state`
@@ -48,7 +48,8 @@ torch, transformers and peft are imported inside functions, so ``import course_l
 
 from .adapters import (folder_size_bytes, load_trained, merge_adapter, prepare_model, quiet_peft_warning,
                        save_trained, top_layers)
-from .checkpoints import CHECKPOINT_DIR, COMPLETE_MARKER, latest_checkpoint
+from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
+                          latest_checkpoint)
 from .classifier import ClassifierResult, train_classifier
 from .config import DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_arguments
 from .measure import PeakMemory, Throughput
@@ -64,7 +65,8 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES", "PLAIN_HEAD_MODEL_TYPES",
     "ClassifierResult", "PeakMemory", "Throughput", "TrainConfig", "TrainResult", "TrainedModel", "TrainingFailed",
-    "choose_optimizer", "find_saved_run", "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint",
+    "checkpoint_step", "choose_optimizer", "complete_checkpoints", "find_saved_run", "folder_size_bytes",
+    "labelled_positions_loss", "latest_checkpoint",
     "load_trained", "merge_adapter", "prepare_model", "quiet_peft_warning", "read_records", "reuse_or_train",
     "run_train", "save_trained", "split_records", "top_layers", "train", "train_classifier", "trainable_state",
     "training_arguments",

@@ -19,14 +19,24 @@ CHECKPOINT_DIR = "checkpoints"
 _COSMETIC = ("live", "save_final", "eval_at_start")
 
 
-def latest_checkpoint(output_dir) -> Path | None:
-    """The newest *complete* checkpoint under ``output_dir/checkpoints`` (one with the completion marker)."""
+def complete_checkpoints(output_dir) -> list[Path]:
+    """Every *complete* checkpoint under ``output_dir/checkpoints`` (one with the completion marker), oldest first.
+
+    A LoRA checkpoint folder holds an adapter that :func:`course_lib.train.load_trained` loads like the final one:
+    notebook 06 scores the facts at each of notebook 03's checkpoints (how fast fine-tuning learns them).
+    """
     folder = Path(output_dir) / CHECKPOINT_DIR
     if not folder.is_dir():
-        return None
+        return []
     complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
                 and (p / COMPLETE_MARKER).exists()]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1])) if complete else None
+    return sorted(complete, key=checkpoint_step)
+
+
+def latest_checkpoint(output_dir) -> Path | None:
+    """The newest *complete* checkpoint under ``output_dir/checkpoints``, or ``None``."""
+    complete = complete_checkpoints(output_dir)
+    return complete[-1] if complete else None
 
 
 def checkpoint_step(checkpoint: Path) -> int:

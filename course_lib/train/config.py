@@ -42,7 +42,7 @@ class TrainConfig:
         learning_rate (``None``: the profile's LoRA or full rate, by method), warmup_ratio, weight_decay,
         lr_scheduler ("cosine", "linear", "constant", ...), max_grad_norm.
 
-    Bookkeeping: eval_steps / save_steps / logging_steps (optimiser steps), save_total_limit (checkpoints kept),
+    Bookkeeping: eval_steps / save_steps / logging_steps (optimiser steps), save_total_limit (checkpoints kept; ``None``: all),
         early_stopping_patience (stop after this many evaluations without a lower eval loss; ``None`` = off),
         save_final (write the final adapter/model folder), live (``"auto"``: figure in Jupyter, text elsewhere;
         ``"text"``, ``"plot"`` or ``"off"``), eval_at_start (measure the eval loss before the first step,
@@ -73,7 +73,7 @@ class TrainConfig:
     eval_steps: int | None = None
     save_steps: int | None = None
     logging_steps: int | None = None
-    save_total_limit: int = 2
+    save_total_limit: int | None = 2
     early_stopping_patience: int | None = None
     save_final: bool = True
     live: str = "auto"
