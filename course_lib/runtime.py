@@ -154,8 +154,9 @@ PROFILES: dict[str, Profile] = {
         max_seq_len=192, train_examples=None, eval_examples=60, epochs=2, max_steps=-1, batch_size=8, grad_accum=1,
         # Validation at steps 45 and 90 and after the last (134), plus before step 1: each pass ~17 s, four steps.
         learning_rate=2e-3, full_learning_rate=5e-5, eval_steps=45, save_steps=45, logging_steps=5,
-        # 8 full steps measure a full step's time and memory (a cost run, see full_max_steps).
-        max_new_tokens=48, lora_dropout=0.0, lora_block_share=0.5, triage_steps=30, full_max_steps=8,
+        # 4 full steps measure a full step's time and memory (a cost run, see full_max_steps): 8 took 85 s
+        # (2026-12-01, fp32, with two validation passes) to show the same per-step cost and peak.
+        max_new_tokens=48, lora_dropout=0.0, lora_block_share=0.5, triage_steps=30, full_max_steps=4,
         # The MiniLM classifier: one pass over all 840 reviews at 2e-4 reaches macro-F1 1.00 on the 60 test
         # reviews in 48 s (400 reviews at 1e-4: 0.58, below prompting).
         classifier_epochs=1, classifier_learning_rate=2e-4,
