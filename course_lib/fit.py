@@ -60,6 +60,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from .distributed import BatchPlan, plan_batch
@@ -74,6 +75,17 @@ DEFAULT_UTILISATION = 0.45  # achieved / matmul-peak FLOP/s of a small-model tra
 # Datasheet dense matmul peaks (FLOP/s) for the GPU profiles; the CPU peak is measured.
 PROFILE_PEAK_FLOPS = {"t4": 65e12, "a100": 312e12}  # T4 fp16 tensor cores; A100 bf16 (L4/H100 differ)
 
+
+
+class PeakMoment(str, Enum):
+    """When in a step the memory peaks (module docstring); a ``str``, so it prints and compares as its text."""
+
+    FORWARD_END = "end of the forward pass"  # inference: no backward, no optimiser
+    BACKWARD_START = "start of backward"
+    OPTIMISER_STEP = "optimiser step"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,7 @@ class FitEstimate:
     logits: int
     workspace: int
     total: int
-    peak_moment: str
+    peak_moment: PeakMoment
     flops_per_step: float
     flops_per_s: float
     seconds_per_step: float
@@ -205,9 +217,9 @@ class FitEstimate:
         """
         names = ("weights", "autocast_copies", "gradients", "optimizer", "activations", "logits", "workspace")
         parts = {k: getattr(self, k) for k in names}
-        if self.peak_moment == "start of backward":
+        if self.peak_moment is PeakMoment.BACKWARD_START:
             parts["gradients"] = 0
-        elif self.peak_moment == "optimiser step":
+        elif self.peak_moment is PeakMoment.OPTIMISER_STEP:
             parts.update(autocast_copies=0, activations=0, logits=0)
         return parts
 
@@ -356,7 +368,7 @@ def estimate(model=DEFAULT_DECODER, method: str = "lora", batch_size: int = 8, s
         logits = tokens * v * (act_b + 4)  # logits + an fp32 copy for sampling / the loss
         parts = dict(weights=weights, autocast_copies=0, gradients=0, optimizer=0, activations=activations,
                      logits=logits, workspace=0)
-        total, moment = weights + activations + logits, "end of the forward pass"
+        total, moment = weights + activations + logits, PeakMoment.FORWARD_END
         flops = 2 * shape.matmul_params * tokens + attention_flops
     else:
         weights = shape.params * 4
@@ -376,9 +388,9 @@ def estimate(model=DEFAULT_DECODER, method: str = "lora", batch_size: int = 8, s
         backward_start = weights + copies + opt + activations + logits + slack + head_grad
         optimizer_step = weights + opt + grads + opt_temp
         if backward_start >= optimizer_step:
-            total, moment, workspace = backward_start, "start of backward", slack + head_grad
+            total, moment, workspace = backward_start, PeakMoment.BACKWARD_START, slack + head_grad
         else:
-            total, moment, workspace = optimizer_step, "optimiser step", opt_temp
+            total, moment, workspace = optimizer_step, PeakMoment.OPTIMISER_STEP, opt_temp
         parts = dict(weights=weights, autocast_copies=copies, gradients=grads, optimizer=opt,
                      activations=activations, logits=logits, workspace=workspace)
         per_param = 6 if method == "full" else 4  # frozen base: no weight gradients, input gradients still flow
@@ -590,7 +602,7 @@ def layout_memory(layout: str, processes: int = 1, model=DEFAULT_DECODER, method
         parts["ddp_buckets"] = est.gradients
     elif layout == "fsdp":
         sharded = ["weights", "autocast_copies", "gradients", "optimizer"]
-        if est.peak_moment == "optimiser step":  # the workspace is then AdamW's temporaries: each rank steps its shard
+        if est.peak_moment is PeakMoment.OPTIMISER_STEP:  # the workspace is then AdamW's temporaries: each rank steps its shard
             sharded.append("workspace")
         for name in sharded:
             parts[name] = -(-parts[name] // processes)  # ceil: shards are padded to equal size
