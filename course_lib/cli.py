@@ -28,6 +28,17 @@ def _handler(target: str):
     return run
 
 
+_DATA_FORMATS = "CSV, TSV, JSON, JSONL or Parquet"
+
+
+def _add_map_option(p, fields: str = "instruction, input, output") -> None:
+    """``--map FIELD=COLUMN`` (repeatable): the same option, parsed by :func:`course_lib.data.parse_mapping`, on
+    every command that reads data, so a file with other column names needs no renaming (notebook 01)."""
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help=f"map a course field ({fields}) to a column of your file, e.g. --map output=agent_reply "
+                        "(repeatable; default: common column names are detected)")
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="show the profile table, the chosen profile and which models are installed")
     p.add_argument("--profile", default="auto", help="profile to resolve (default: auto)")
@@ -86,9 +97,12 @@ def run_prepare_models(args) -> int:
 
 
 def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune the profile's decoder (LoRA or full) on an instruction JSONL file")
-    p.add_argument("--data", required=True, help="training records: JSONL/JSON with instruction, input?, output")
-    p.add_argument("--eval-data", help="held-out records for the eval loss (default: hold out part of --data)")
+    p = sub.add_parser("train", help="fine-tune the profile's decoder (LoRA or full) on an instruction data file")
+    p.add_argument("--data", required=True, help=f"training records ({_DATA_FORMATS}) with instruction, input?, "
+                   "output (other column names: --map)")
+    p.add_argument("--eval-data", help="held-out records for the eval loss, same columns as --data (default: hold "
+                   "out part of --data)")
+    _add_map_option(p)
     p.add_argument("--method", default="lora", choices=["lora", "full"], help="LoRA adapters or all weights")
     p.add_argument("--profile", default="auto", help="budget profile: auto, smoke, cpu, t4, a100 (default: auto)")
     p.add_argument("--out", required=True, help="output folder (checkpoints/, adapter/ or model/, metrics.json)")
@@ -111,7 +125,8 @@ def _add_retrain(sub) -> None:
     p = sub.add_parser("retrain", help="retrain a LoRA run on new data (+ replay), gate it, record a new version")
     p.add_argument("--base", required=True, help="run to start from: a train/retrain output folder, a version "
                    "name in --out (e.g. v003), or 'production'")
-    p.add_argument("--new", required=True, help="new instruction records (JSONL/JSON; clean them with check-data)")
+    p.add_argument("--new", required=True, help=f"new instruction records ({_DATA_FORMATS}; clean them with "
+                   "check-data)")
     p.add_argument("--replay", type=float, default=0.0, help="old examples added per new one (0 = none, 0.5 = half "
                    "as many; default 0)")
     p.add_argument("--out", required=True, help="versioned runs folder: registry.json + v001/, v002/, ...")
@@ -123,6 +138,8 @@ def _add_retrain(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--max-steps", type=int, help="optimiser steps of the retraining (default: the profile's "
                    "retrain_steps)")
+    _add_map_option(p, "instruction, input, output; applied to --new and every old file, which must share the "
+                       "column names")
     p.add_argument("--known-pii", metavar="FILE", help="values that must not reach the training set: a raw export's "
                    "manifest (JSON with pii_values) or a text file, one value a line")
     p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
@@ -136,8 +153,7 @@ def _add_check_data(sub) -> None:
     p.add_argument("path", help="a .csv, .tsv, .json, .jsonl or .parquet file")
     p.add_argument("--task", required=True, choices=["instruction", "classification", "completion"],
                    help="which course fields to map: instruction/input/output, text/label, or text")
-    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="map a course field to a file column, e.g. --map output=agent_reply (repeatable)")
+    _add_map_option(p, "instruction, input, output, text or label, by --task")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=_handler("data:run_check_data"))
 
@@ -145,8 +161,9 @@ def _add_check_data(sub) -> None:
 def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="score saved models (and zero-shot) on a held-out instruction file: "
                                         "ROUGE-L, BLEU, chrF, exact and keyword match")
-    p.add_argument("--data", required=True, help="test records: JSONL/JSON with instruction, input?, output, "
-                   "keywords?")
+    p.add_argument("--data", required=True, help=f"test records ({_DATA_FORMATS}) with instruction, input?, "
+                   "output, keywords? (a list, or words separated by ';'; other column names: --map)")
+    _add_map_option(p)
     p.add_argument("--model", action="append", metavar="DIR", help="an 'adapter' or 'model' folder written by "
                    "train (repeatable); none = zero-shot only")
     p.add_argument("--zero-shot", action="store_true", help="also score the base model as shipped")
@@ -174,7 +191,7 @@ def run_evaluate(args) -> int:
     :mod:`course_lib.evaluation`: it joins the evaluation harness with :mod:`course_lib.train`'s loaders, and
     evaluation sits in a layer below train (docs/architecture.md).
     """
-    from . import formatting, models
+    from . import data, formatting, models
     from . import runtime as runtime_mod
     from .evaluation import comparison_table, evaluate_generation, save_results
     from .files import write_text_atomic
@@ -182,7 +199,7 @@ def run_evaluate(args) -> int:
 
     if args.profile != "auto":
         runtime_mod.get_profile(args.profile)
-    records = read_records(args.data)  # a bad file fails here, before torch is imported
+    records = read_records(args.data, data.parse_mapping(args.map))  # a bad file fails here, before torch
     folders = [Path(m) for m in (args.model or [])]
     for folder in folders:
         if not ((folder / "adapter_config.json").exists() or (folder / "config.json").exists()):

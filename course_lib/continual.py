@@ -565,6 +565,8 @@ class RetrainConfig:
             than :func:`course_lib.train.split_records` (notebook 07 reuses notebook 03's adapter, whose test set
             is the test part of a stratified split). They are the old test set as given, and ``old_data`` minus
             them is the replay pool. ``None``: each old file is split as described under ``old_data``.
+        columns: course field -> file column for every file read from a path, new and old (``retrain --map``);
+            ``None``: common column names are detected (:func:`course_lib.data.resolve_columns`).
         gate: the promotion rule.
         train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA, ``retrain_steps`` optimiser steps
             from the profile, the profile's learning rate).
@@ -583,6 +585,7 @@ class RetrainConfig:
     replay: float = 0.0
     old_data: object = None
     old_test: list | None = None
+    columns: dict | None = None
     gate: PromotionGate = field(default_factory=PromotionGate)
     train_config: object = None
     test_examples: int | None = None
@@ -620,11 +623,11 @@ class RetrainResult:
         return forgetting(self.base_metrics["old_loss"], self.candidate_metrics["old_loss"])
 
 
-def _records(source, what: str) -> tuple[list[dict], str]:
+def _records(source, what: str, columns: dict | None = None) -> tuple[list[dict], str]:
     from .train import read_records
 
     if isinstance(source, (str, os.PathLike)):
-        return read_records(source), str(Path(source).resolve())
+        return read_records(source, columns), str(Path(source).resolve())
     if isinstance(source, list):
         return list(source), f"<{len(source)} {what} records in memory>"
     raise ConfigError(f"{what} data must be a path or a list of records, not {type(source).__name__}")
@@ -661,8 +664,8 @@ def _old_sources(old_data, base_folder: Path) -> list:
     return recorded
 
 
-def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int,
-                drop: bool) -> tuple[list[dict], list[dict], int, list[str]]:
+def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int, drop: bool,
+                columns: dict | None = None) -> tuple[list[dict], list[dict], int, list[str]]:
     """Split each old source the way its own run did and pool the parts: ``(train, test, n_superseded, texts)``.
 
     Each file is split with :func:`course_lib.train.split_records` (``n_test`` held out, ``seed``) — the test set
@@ -672,7 +675,7 @@ def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int,
     """
     from .train import split_records
 
-    loaded = [_records(source, "old") for source in sources]
+    loaded = [_records(source, "old", columns) for source in sources]
     pooled_train, pooled_test, n_superseded = [], [], 0
     for index, (records, _) in enumerate(loaded):
         part_train, part_test = split_records(records, n_test, seed)
@@ -686,12 +689,12 @@ def _old_splits(sources: list, new_records: list[dict], n_test: int, seed: int,
     return pooled_train, pooled_test, n_superseded, [text for _, text in loaded]
 
 
-def _given_old_split(sources: list, old_test: list[dict], new_records: list[dict],
-                     drop: bool) -> tuple[list[dict], list[dict], int, list[str]]:
+def _given_old_split(sources: list, old_test: list[dict], new_records: list[dict], drop: bool,
+                     columns: dict | None = None) -> tuple[list[dict], list[dict], int, list[str]]:
     """``(train, test, n_superseded, texts)`` when the old test set is given: every old example that is not in it
     is the replay pool; with ``drop``, examples about facts the new records change leave both (as in
     :func:`_old_splits`)."""
-    loaded = [_records(source, "old") for source in sources]
+    loaded = [_records(source, "old", columns) for source in sources]
     test = list(old_test)
     held_out = {json.dumps(record, sort_keys=True) for record in test}
     pool = [r for records, _ in loaded for r in records if json.dumps(r, sort_keys=True) not in held_out]
@@ -707,8 +710,8 @@ def _split_old(config: RetrainConfig, sources: list, new_records: list[dict], n_
     """The old data's ``(replay pool, test set, n_superseded, source texts)``: the test set given in
     ``config.old_test``, else each file held out the way its run did (:func:`_old_splits`)."""
     if config.old_test is not None:
-        return _given_old_split(sources, config.old_test, new_records, config.drop_superseded)
-    return _old_splits(sources, new_records, n_test, seed, config.drop_superseded)
+        return _given_old_split(sources, config.old_test, new_records, config.drop_superseded, config.columns)
+    return _old_splits(sources, new_records, n_test, seed, config.drop_superseded, config.columns)
 
 
 def _resolve_base(base, registry: RunRegistry) -> Path:
@@ -776,7 +779,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     base_folder = _resolve_base(config.base, registry)
     run_adapters(base_folder)  # fail early on a base that is not a LoRA run
 
-    new_records, new_source = _records(config.new_data, "new")
+    new_records, new_source = _records(config.new_data, "new", config.columns)
     old_sources = _old_sources(config.old_data, base_folder)
     n_test = config.test_examples or rt.profile.eval_examples or 50
     new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
@@ -882,6 +885,7 @@ def _read_known_values(path) -> tuple[str, ...]:
 
 def run_retrain(args) -> int:
     """Handler of ``python -m course_lib retrain`` (the same :func:`retrain` the notebook calls)."""
+    from . import data
     from . import runtime as runtime_mod
     from .train import TrainConfig
 
@@ -890,13 +894,14 @@ def run_retrain(args) -> int:
     if args.replay < 0:
         raise ConfigError(f"--replay is {args.replay} — use a number >= 0 (0.5 = half as many old examples as new)")
     known = _read_known_values(args.known_pii) if getattr(args, "known_pii", None) else ()
+    columns = data.parse_mapping(args.map)
     rt = runtime_mod.setup(args.profile, args.seed)
     config = RetrainConfig(base=args.base, new_data=args.new, out=args.out, replay=args.replay, old_data=args.old,
                            gate=PromotionGate(rules=(GateRule("old_loss", tolerance=args.max_forgetting),
                                                      GateRule("new_loss"))),
                            train_config=TrainConfig(method="lora", live="off" if args.quiet else "text",
                                                     max_steps=args.max_steps or rt.profile.retrain_steps),
-                           known_pii=known)
+                           known_pii=known, columns=columns)
     result = retrain(config, runtime=rt)
     print(f"{result.record.version}: {result.mix.describe()}"
           + (f"; {result.n_superseded} superseded old examples left out" if result.n_superseded else ""))

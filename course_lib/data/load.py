@@ -1,6 +1,7 @@
 """Reading data files into a :class:`Table`, and writing JSON Lines back.
 
-Taught in notebook 01 (every later notebook reads its data with :func:`load_jsonl`).
+Taught in notebook 01; notebooks 03-05 and the ``train``/``evaluate``/``retrain`` commands read their data
+through it (:func:`course_lib.train.read_records`).
 
 :func:`load_table` reads CSV / TSV / JSON (a list of records) / JSONL / Parquet, untouched: values as read,
 each record with its 1-based location in the file. Every problem with the file raises

@@ -43,13 +43,21 @@ def _norm_name(name: str) -> str:
 
 
 def parse_mapping(items) -> dict[str, str]:
-    """``["output=agent_reply", ...]`` (the CLI's ``--map``) -> ``{"output": "agent_reply"}``."""
-    mapping = {}
+    """``["output=agent_reply", ...]`` (the CLI's ``--map``) -> ``{"output": "agent_reply"}``.
+
+    The one parser of ``--map`` for every command that reads data (``check-data``, ``train``, ``evaluate``,
+    ``retrain``). Whether each field belongs to the task and each column to the file is checked by
+    :func:`resolve_columns`, once the file is read.
+    """
+    mapping: dict[str, str] = {}
     for item in items or []:
-        if "=" not in item:
+        fld, sep, col = item.partition("=")
+        fld, col = fld.strip(), col.strip()
+        if not sep or not fld or not col:
             raise ConfigError(f"--map {item!r} is not FIELD=COLUMN — write it like --map output=agent_reply")
-        fld, col = item.split("=", 1)
-        mapping[fld.strip()] = col.strip()
+        if fld in mapping:
+            raise ConfigError(f"--map maps {fld!r} twice (to {mapping[fld]!r} and {col!r}) — keep one --map per field")
+        mapping[fld] = col
     return mapping
 
 

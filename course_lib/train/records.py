@@ -1,6 +1,7 @@
 """Instruction records for training: read from a data file, split off a held-out set, subsample to a budget.
 
-Taught in notebook 03; notebook 07 splits each new data file the same way.
+Taught in notebook 03; notebooks 04 and 05 read their data with :func:`read_records` too (``DATA_PATH``, ``COLUMNS``),
+the ``train``/``evaluate``/``retrain`` commands with ``--map``, and notebook 07 splits each new data file the same way.
 """
 
 from __future__ import annotations

@@ -299,14 +299,16 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
 
 def run_train(args) -> int:
     """Handler of ``python -m course_lib train`` (same code path as the notebooks)."""
+    from .. import data
     from .. import runtime as runtime_mod
 
     if args.method not in ("lora", "full"):
         raise ConfigError(f"unknown method {args.method!r} — use lora or full")
     if args.profile != "auto":
         runtime_mod.get_profile(args.profile)
-    records = read_records(args.data)  # fail on bad data before loading torch-heavy parts
-    eval_records = read_records(args.eval_data) if args.eval_data else None
+    columns = data.parse_mapping(args.map)
+    records = read_records(args.data, columns)  # fail on bad data before loading torch-heavy parts
+    eval_records = read_records(args.eval_data, columns) if args.eval_data else None
     from ..distributed import is_main_process
 
     rt = runtime_mod.setup(args.profile, args.seed, quiet=not is_main_process())
