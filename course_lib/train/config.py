@@ -37,8 +37,8 @@ class TrainConfig:
             dynamic padding with length-grouped batches.
         group_by_length: without packing, batch examples of similar length (less padding; the order depends on
             every example's token count). ``False``: batches in a seeded random order that depends only on the
-            number of examples — notebook 09 uses it so that TRL's path, whose sequences are one token longer,
-            draws the same batches.
+            number of examples and the seed — notebook 09 uses it so that the course's trainer and TRL's
+            ``SFTTrainer`` draw the same batches (length-grouped, they drew different ones).
 
     Optimisation (Hugging Face names): epochs, max_steps (-1 = epochs decide), batch_size, grad_accum,
         eval_batch_size (examples per evaluation forward pass; ``None``: batch_size — evaluation keeps no

@@ -40,15 +40,15 @@ from .run import TrainResult, _final_metrics, train
 # ~3 significant digits, so 0.05 (about 1.5 % of a 3.5-nat loss) is a guess to replace with a measurement.
 EVAL_LOSS_TOLERANCE = {"fp32": 1e-3, "bf16": 0.05, "fp16": 0.05}
 
-# The columns TRL's conversational prompt-completion format needs (formatting.prompt_completion writes them).
+# The columns of TRL's prompt-completion format (formatting.prompt_completion writes them, in either form).
 PROMPT_COMPLETION = ("prompt", "completion")
 
 
 def comparison_config(profile, system_prompt: str | None = None) -> TrainConfig:
     """The LoRA run both paths make: ``profile.trl_steps`` optimiser steps, evaluated at step 0 and every
     ``ceil(steps / 3)`` steps (at most three more points per curve), batches in a seeded random order (the same
-    batches on both paths; length-grouped ones would differ, TRL's sequences being a token longer), no checkpoints
-    and no saved adapter (only curves and costs are compared), no live curve (the TRL path has none)."""
+    batches on both paths; with length-grouped batches the two paths drew different ones, measured in smoke), no
+    checkpoints and no saved adapter (only curves and costs are compared), no live curve (TRL's path has none)."""
     steps = profile.trl_steps
     return TrainConfig(method="lora", system_prompt=system_prompt, max_steps=steps, group_by_length=False,
                        eval_steps=max(1, math.ceil(steps / 3)), save_steps=10**9, save_final=False, live="off")
@@ -131,7 +131,7 @@ def sft_train(train_dataset, eval_dataset, config: TrainConfig, runtime, output_
     """Train with TRL's ``SFTTrainer``: the eval loss at step 0, then ``trainer.train`` under :class:`PeakMemory`.
 
     ``train_dataset`` / ``eval_dataset``: ``datasets.Dataset`` with ``prompt`` and ``completion`` columns
-    (conversational, see ``formatting.prompt_completion``); ``config``: resolved; ``model``/``tokenizer``: a
+    (either form of ``formatting.prompt_completion``); ``config``: resolved; ``model``/``tokenizer``: a
     freshly loaded decoder (default: the profile's).
     """
     from .. import models
