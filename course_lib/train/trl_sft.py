@@ -34,10 +34,11 @@ from .measure import PeakMemory
 from .run import TrainResult, _final_metrics, train
 
 # The largest |course - TRL| eval loss allowed at any evaluation of the same run on the same tokens, in nats per
-# trained token, by training precision. fp32: measured 2e-5 in smoke (4 steps, notebook 09 and
-# tests/test_trl_sft.py), rounding only (the two paths sum the same cross-entropies in another order); 1e-3
-# leaves room for longer runs. bf16/fp16 (GPUs, bf16 CPUs): not measured yet; autocast rounds every matmul to
-# ~3 significant digits, so 0.05 (about 1.5 % of a 3.5-nat loss) is a guess to replace with a measurement.
+# trained token, by training precision. fp32: measured 2e-5 (notebook 09 on 2026-12-02: smoke, 4 steps, every
+# answer cut at 64 tokens; cpu, 8 steps, all 60 scored answers whole), rounding only (the two paths sum the same
+# cross-entropies in another order); 1e-3 leaves room for longer runs. bf16/fp16 (GPUs, bf16 CPUs): not measured
+# yet; autocast rounds every matmul to ~3 significant digits, so 0.05 (about 1.5 % of a 3.5-nat loss) is a guess
+# to replace with a measurement.
 EVAL_LOSS_TOLERANCE = {"fp32": 1e-3, "bf16": 0.05, "fp16": 0.05}
 
 # The columns of TRL's prompt-completion format (formatting.prompt_completion writes them, in either form).
