@@ -4,6 +4,7 @@ The pipeline for one instruction example::
 
     record {"instruction", "input"?, "output"}
       -> to_messages()        [system?, user, assistant] chat messages
+         (prompt_completion(): the same split before the answer, TRL's prompt-completion format, notebook 09)
       -> tokenize_example()   input_ids / attention_mask / labels (labels = -100 except the answer and its EOS)
       -> CausalCollator       a right-padded batch (labels padded with -100, attention_mask 0 on pads)
    or -> pack_examples() + PackedCollator   several examples per row, no attention across examples
@@ -83,6 +84,33 @@ def few_shot_messages(example: dict, shots: list[dict], system_prompt: str | Non
         messages.extend(to_messages(shot))
     messages.extend(to_messages(example, with_answer=False))
     return messages
+
+
+def prompt_completion(example: dict, system_prompt: str | None = None, tokenizer=None) -> dict:
+    """One record in TRL's *prompt-completion* format (notebook 09), conversational or rendered as text.
+
+    Without ``tokenizer``: the conversational form, ``{"prompt": [system?, user], "completion": [assistant]}``,
+    the messages of :func:`to_messages` split before the answer; ``SFTTrainer`` renders both with the chat template.
+    With ``tokenizer``: the standard (text) form, the same chat template applied here: ``prompt`` is the rendered
+    prompt with the generation prompt (``<|im_start|>assistant\n``), ``completion`` the answer and the
+    tokenizer's EOS (``<|im_end|>``). Its tokens are exactly :func:`tokenize_example`'s; the conversational form
+    adds the newline the template writes after ``<|im_end|>`` (one more trained token per untruncated example).
+    With ``completion_only_loss`` TRL takes the loss on the completion's tokens only, as the course does.
+    """
+    messages = to_messages(example, system_prompt)
+    if tokenizer is None:
+        return {"prompt": messages[:-1], "completion": messages[-1:]}
+    prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False)
+    return {"prompt": prompt, "completion": messages[-1]["content"] + tokenizer.eos_token}
+
+
+def prompt_completion_columns(batch: dict, system_prompt: str | None = None, tokenizer=None) -> dict:
+    """:func:`prompt_completion` for a batch of rows in column form, as ``datasets.Dataset.map(batched=True)``
+    passes it: ``{"instruction": [...], "input": [...], "output": [...]}`` in, ``{"prompt": [...],
+    "completion": [...]}`` out (one entry per row)."""
+    rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
+    pairs = [prompt_completion(row, system_prompt, tokenizer) for row in rows]
+    return {"prompt": [p["prompt"] for p in pairs], "completion": [p["completion"] for p in pairs]}
 
 
 class ExampleTooLong(ConfigError):

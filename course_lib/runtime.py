@@ -86,6 +86,11 @@ class Profile:
         retrain_steps: optimiser steps of one retraining run on new data (+ replay); the same with and without
             replay, so their forgetting is compared at equal cost.
 
+    The Hugging Face stack (appendix notebook 09):
+        trl_steps: optimiser steps of the LoRA run that notebook 09 makes twice, through the course's trainer and
+            through TRL's ``SFTTrainer`` (``train.trl_sft``), evaluated at step 0 and three times after. Fewer
+            than a full lesson-03 run: the notebook compares two curves, it does not need a finished model.
+
     Precision:
         precision: ``"auto"`` lets :func:`choose_precision` decide from the hardware, or force
             ``"fp32"``/``"bf16"``/``"fp16"``.
@@ -127,6 +132,7 @@ class Profile:
     classifier_epochs: float = 1
     classifier_learning_rate: float = 1e-4
     retrain_steps: int = 32
+    trl_steps: int = 60
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -141,6 +147,7 @@ PROFILES: dict[str, Profile] = {
         # turns up only in the last epoch, so early stopping has nothing to stop; at 6e-3 it does after 2-3 epochs.
         overfit_learning_rate=6e-3,
         retrain_steps=4, triage_steps=12, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
+        trl_steps=4,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -165,6 +172,10 @@ PROFILES: dict[str, Profile] = {
         # still overfit (validation loss 3.38 -> 2.89 after epoch 1, then up to 4.02); 16 x 6 on every block took
         # 156 s, half of it evaluation.
         overfit_examples=8, overfit_epochs=4, overfit_learning_rate=6e-3, search_trials=2, fix_seeds=3,
+        # Notebook 09 trains twice: 8 steps (~4.2 s each on the course's path) and 4 evaluations of 60 answers
+        # (~17 s each) per path. Not timed on an idle machine yet: on 2 cores shared with other jobs (load ~5) the
+        # course's run took 385 s, TRL's 462 s and the notebook 17.6 min, so idle it should be well under that.
+        trl_steps=8,
     ),
     "t4": Profile(
         name="t4",

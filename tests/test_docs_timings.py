@@ -4,7 +4,8 @@ time a `make course` run measured.
 The runs behind the numbers are kept in ``docs/timings/<run>.json`` (a copy of ``runs/<run>/summary.json``, with
 the machine and package versions under ``stamp``). For each profile the newest run that holds a notebook gives
 its time. A quoted number passes when it is that time rounded the way it is written ("27 s": to the second,
-"8.8 min": to a tenth of a minute).
+"8.8 min": to a tenth of a minute). A notebook that no kept run holds yet (a new one, before the lead's next
+`make course`) must say "not timed yet" in each place instead of a number.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from course_lib import runner
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMINGS = ROOT / "docs" / "timings"
 # "15 s", "1.1 min", "0.4" (a column in minutes): a number, then an optional unit.
 _QUANTITY = re.compile(r"(\d+(?:\.\d+)?)\s*(s|min)?\b")
+NOT_TIMED = "not timed yet"
+NOTEBOOKS = runner.course_notebooks()  # the lessons make course runs, in order
+NUMBERS = {path.name[:2] for path in NOTEBOOKS}
 
 
 def measured() -> dict[str, dict[str, float]]:
@@ -53,6 +59,15 @@ def table_rows(text: str, header_start: str) -> list[list[str]]:
     return rows
 
 
+def check_quoted(quoted: str, times: dict, profile: str, number: str, unit: str, where: str) -> None:
+    """``quoted`` is the kept ``profile`` time of notebook ``number``, or "not timed yet" when no run holds it."""
+    if number in times.get(profile, {}):
+        assert agrees(quoted, times[profile][number], unit), f"{where}: {profile} time of {number}: {quoted}"
+    else:
+        assert quoted.strip() == NOT_TIMED, f"{where}: notebook {number} has no kept {profile} run: write " \
+            f"{NOT_TIMED!r}, not {quoted!r}"
+
+
 def notebook_number(cell: str) -> str:
     found = re.search(r"\b(0\d) ·", cell)
     return found.group(1) if found else ""
@@ -62,7 +77,8 @@ def notebook_number(cell: str) -> str:
 def times():
     found = measured()
     assert {"smoke", "cpu"} <= set(found), f"docs/timings holds no smoke or cpu run: {sorted(found)}"
-    assert set(found["smoke"]) == set(found["cpu"]) == {f"{n:02d}" for n in range(8)}
+    assert set(found["smoke"]) == set(found["cpu"]) <= NUMBERS, (sorted(found["smoke"]), sorted(found["cpu"]))
+    assert {f"{n:02d}" for n in range(8)} <= set(found["smoke"]), "the eight lessons 00-07 have kept times"
     return found
 
 
@@ -73,8 +89,8 @@ def test_workshop_table_matches_make_course_summaries(times):
     for cells in rows:
         number = notebook_number(cells[0])
         if number:
-            assert agrees(cells[1], times["smoke"][number], "s"), f"workshop smoke time of {number}: {cells[1]}"
-            assert agrees(cells[2], times["cpu"][number], "min"), f"workshop cpu time of {number}: {cells[2]}"
+            check_quoted(cells[1], times, "smoke", number, "s", "workshop")
+            check_quoted(cells[2], times, "cpu", number, "min", "workshop")
             if cells[3] != "—":  # t4: filled in only from a summary of a run on a T4, kept in docs/timings
                 assert number in times.get("t4", {}), f"workshop t4 time of {number} has no t4 run in docs/timings"
                 assert agrees(cells[3], times["t4"][number], "min"), f"workshop t4 time of {number}: {cells[3]}"
@@ -82,31 +98,39 @@ def test_workshop_table_matches_make_course_summaries(times):
         elif "whole course" in cells[0]:
             assert agrees(cells[1], sum(times["smoke"].values()), "s"), f"workshop smoke total: {cells[1]}"
             assert agrees(cells[2].strip("*"), sum(times["cpu"].values()), "min"), f"workshop cpu total: {cells[2]}"
-    assert checked == 8
+    assert checked == len(NOTEBOOKS)
     for run in {path.stem for path in TIMINGS.glob("*.json")}:
         assert run in text, f"docs/workshop.md does not name the run {run} its times come from"
 
 
 def test_readme_table_matches_make_course_summaries(times):
     rows = table_rows((ROOT / "README.md").read_text(encoding="utf-8"), "| notebook | you learn | smoke | cpu |")
-    assert len(rows) == 8
+    assert sorted(notebook_number(cells[0]) for cells in rows) == sorted(NUMBERS)
     for cells in rows:
         number = notebook_number(cells[0])
-        assert agrees(cells[2], times["smoke"][number], "s"), f"README smoke time of {number}: {cells[2]}"
-        assert agrees(cells[3], times["cpu"][number], "min"), f"README cpu time of {number}: {cells[3]}"
+        check_quoted(cells[2], times, "smoke", number, "s", "README")
+        check_quoted(cells[3], times, "cpu", number, "min", "README")
 
 
 def test_each_notebook_time_line_matches_make_course_summaries(times):
-    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+    for path in NOTEBOOKS:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         line = next((ln for cell in cells if cell["cell_type"] == "markdown"
                      for ln in "".join(cell["source"]).splitlines() if ln.startswith("**Time**")), None)
         assert line, f"{path.name} has no **Time** line"
         for profile in ("smoke", "cpu"):
-            quoted = re.search(rf"\b{profile} (\d[^·(]*)", line)
-            assert quoted, f"{path.name}: no {profile} time in its **Time** line"
-            assert agrees(quoted.group(1), times[profile][path.name[:2]], "s"), \
-                f"{path.name}: {profile} {quoted.group(1).strip()} is not the measured time"
+            quoted = re.search(rf"\b{profile} (\d[^·(]*|{NOT_TIMED})", line)
+            assert quoted, f"{path.name}: no {profile} time (or {NOT_TIMED!r}) in its **Time** line"
+            check_quoted(quoted.group(1), times, profile, path.name[:2], "s", path.name)
+
+
+def test_an_untimed_notebook_must_say_so():
+    times = {"smoke": {"00": 15.0}}
+    check_quoted("15 s", times, "smoke", "00", "s", "README")
+    check_quoted(NOT_TIMED, times, "smoke", "09", "s", "README")
+    for wrong in (("12 s", "09"), (NOT_TIMED, "00")):  # a number without a run; "not timed" beside a kept run
+        with pytest.raises(AssertionError):
+            check_quoted(wrong[0], times, "smoke", wrong[1], "s", "README")
 
 
 def test_agrees_rounds_as_written():

@@ -27,17 +27,20 @@ Multi-process runs (``accelerate launch``): every rank trains; only the main pro
 One concern per module; every name is used as ``course_lib.train.<name>``, re-exported below:
 
 * ``config``: :class:`TrainConfig`, ``DEFAULT_TARGET_MODULES``, :func:`choose_optimizer`, :func:`training_arguments`
+  (and its keywords, :func:`training_argument_kwargs`)
 * ``measure``: :class:`PeakMemory`, :class:`Throughput`
 * ``trainer``: the Trainer subclass, :func:`labelled_positions_loss`, :class:`TrainingFailed`
 * ``callbacks``: step timer, checkpoint marker, live curve
 * ``checkpoints``: the completion marker, :func:`latest_checkpoint` / :func:`complete_checkpoints`, the resume check
-* ``adapters``: :func:`prepare_model`, :func:`top_layers`, :func:`save_trained`, :func:`merge_adapter`,
-  :func:`load_trained`
+* ``adapters``: :func:`prepare_model`, :func:`lora_config_kwargs`, :func:`top_layers`, :func:`save_trained`,
+  :func:`merge_adapter`, :func:`load_trained`
 * ``weights``: the weight-change check, :func:`trainable_state`
 * ``records``: :func:`read_records`, :func:`split_records`
 * ``run``: :func:`train`, :class:`TrainResult`, :func:`run_train` (the command line)
 * ``reuse``: :func:`find_saved_run`, :func:`reuse_or_train`, :class:`TrainedModel`
-* ``classifier``: :func:`train_classifier`, :class:`ClassifierResult`
+* ``classifier``: :func:`train_classifier`, :class:`ClassifierResult`, :func:`classifier_argument_kwargs`
+* ``trl_sft``: the same LoRA run through TRL's ``SFTTrainer`` side by side with :func:`train` (notebook 09); used
+  as ``course_lib.train.trl_sft.<name>`` (not re-exported: its names belong to that one comparison)
 
 A test that replaces a function for a caller patches it where the caller looks it up: ``train.train`` for
 ``ablation`` and ``continual`` (they call through this package), ``course_lib.train.reuse`` for
@@ -46,12 +49,13 @@ A test that replaces a function for a caller patches it where the caller looks i
 torch, transformers and peft are imported inside functions, so ``import course_lib.train`` stays cheap.
 """
 
-from .adapters import (folder_size_bytes, load_trained, merge_adapter, prepare_model, quiet_peft_warning,
-                       save_trained, top_layers)
+from .adapters import (folder_size_bytes, load_trained, lora_config_kwargs, merge_adapter, prepare_model,
+                       quiet_peft_warning, save_trained, top_layers)
 from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
                           latest_checkpoint)
-from .classifier import ClassifierResult, train_classifier
-from .config import DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_arguments
+from .classifier import ClassifierResult, classifier_argument_kwargs, train_classifier
+from .config import (DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_argument_kwargs,
+                     training_arguments)
 from .measure import PeakMemory, Throughput
 from .records import read_records, split_records
 from .reuse import TrainedModel, find_saved_run, reuse_or_train
@@ -65,11 +69,11 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES", "PLAIN_HEAD_MODEL_TYPES",
     "ClassifierResult", "PeakMemory", "Throughput", "TrainConfig", "TrainResult", "TrainedModel", "TrainingFailed",
-    "checkpoint_step", "choose_optimizer", "complete_checkpoints", "find_saved_run", "folder_size_bytes",
-    "labelled_positions_loss", "latest_checkpoint",
-    "load_trained", "merge_adapter", "prepare_model", "quiet_peft_warning", "read_records", "reuse_or_train",
+    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "find_saved_run",
+    "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained", "lora_config_kwargs",
+    "merge_adapter", "prepare_model", "quiet_peft_warning", "read_records", "reuse_or_train",
     "run_train", "save_trained", "split_records", "top_layers", "train", "train_classifier", "trainable_state",
-    "training_arguments",
+    "training_argument_kwargs", "training_arguments",
     # private, kept reachable for tests and benchmarks (see above)
     "_causal_lm_parts", "_changed_tensors", "_make_trainer_class", "_snapshot",
 ]

@@ -60,12 +60,21 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
         raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
                           f"{', '.join(sorted(names))}")
     torch.manual_seed(seed)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
-                      layers_to_transform=top_layers(model, config.lora_block_share))
+    lora = LoraConfig(**lora_config_kwargs(model, config))
     with quiet_peft_warning():
         return get_peft_model(model, lora)
 
+
+def lora_config_kwargs(model, config: TrainConfig) -> dict:
+    """The keyword arguments of peft's ``LoraConfig`` for ``model`` and a resolved ``config``.
+
+    Shared by :func:`prepare_model` and TRL's ``SFTTrainer(peft_config=...)`` in ``train.trl_sft`` (the same
+    adapters on both paths); tests/test_api_drift.py checks every name against the installed peft. ``model`` is
+    read for its block count only (``model.config.num_hidden_layers``).
+    """
+    return dict(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
+                layers_to_transform=top_layers(model, config.lora_block_share))
 
 
 def folder_size_bytes(folder) -> int:

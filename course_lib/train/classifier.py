@@ -62,7 +62,13 @@ def _classifier_arguments(out: Path, prof, rt, epochs: float | None, learning_ra
     """``TrainingArguments`` of the classifier: the profile's budgets, no evaluation and no checkpoints."""
     from transformers import TrainingArguments
 
-    return TrainingArguments(
+    return TrainingArguments(**classifier_argument_kwargs(out, prof, rt, epochs, learning_rate))
+
+
+def classifier_argument_kwargs(out: Path, prof, rt, epochs: float | None = None,
+                               learning_rate: float | None = None) -> dict:
+    """The keyword arguments of the classifier's ``TrainingArguments`` (checked by tests/test_api_drift.py)."""
+    return dict(
         output_dir=str(out), num_train_epochs=epochs or prof.classifier_epochs, max_steps=prof.max_steps,
         per_device_train_batch_size=prof.batch_size, gradient_accumulation_steps=prof.grad_accum,
         learning_rate=learning_rate or prof.classifier_learning_rate, warmup_steps=prof.warmup_ratio,

@@ -35,6 +35,10 @@ class TrainConfig:
         system_prompt: system message for every example (``None``: the chat template's default).
         packing: several examples per row without cross-attention (``formatting.pack_examples``); otherwise
             dynamic padding with length-grouped batches.
+        group_by_length: without packing, batch examples of similar length (less padding; the order depends on
+            every example's token count). ``False``: batches in a seeded random order that depends only on the
+            number of examples and the seed — notebook 09 uses it so that the course's trainer and TRL's
+            ``SFTTrainer`` draw the same batches (length-grouped, they drew different ones).
 
     Optimisation (Hugging Face names): epochs, max_steps (-1 = epochs decide), batch_size, grad_accum,
         eval_batch_size (examples per evaluation forward pass; ``None``: batch_size — evaluation keeps no
@@ -60,6 +64,7 @@ class TrainConfig:
     eval_examples: int | None = None
     system_prompt: str | None = None
     packing: bool = False
+    group_by_length: bool = True
     epochs: float | None = None
     max_steps: int | None = None
     batch_size: int | None = None
@@ -128,6 +133,15 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
     """``TrainingArguments`` for a resolved ``config`` on ``runtime``; checkpoints go to ``output_dir``."""
     from transformers import TrainingArguments
 
+    return TrainingArguments(**training_argument_kwargs(config, runtime, output_dir, has_eval))
+
+
+def training_argument_kwargs(config: TrainConfig, runtime, output_dir, has_eval: bool = True) -> dict:
+    """The keyword arguments :func:`training_arguments` passes to ``TrainingArguments``, as a dict.
+
+    Kept apart so that TRL's ``SFTConfig`` (a subclass, ``train.trl_sft``) starts from the same settings, and so
+    that tests/test_api_drift.py can check every name against the installed transformers.
+    """
     patience = config.early_stopping_patience is not None and has_eval
     # A fraction < 1 is a share of the total steps, which transformers rounds *up*: a run of a few steps would
     # spend its first step at learning rate 0 (a 1-step run would change nothing). With a known step count, round
@@ -135,7 +149,7 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
     warmup = config.warmup_ratio
     if config.max_steps > 0 and 0 < warmup < 1:
         warmup = int(warmup * config.max_steps)
-    return TrainingArguments(
+    return dict(
         output_dir=str(output_dir),
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
@@ -168,8 +182,8 @@ def training_arguments(config: TrainConfig, runtime, output_dir, has_eval: bool 
         logging_nan_inf_filter=False,
         seed=runtime.seed,
         data_seed=runtime.seed,
-        # Packed rows are all about max_seq_len long; otherwise group similar lengths to cut padding.
-        train_sampling_strategy="random" if config.packing else "group_by_length",
+        # Packed rows are all about max_seq_len long; otherwise group similar lengths to cut padding (on request).
+        train_sampling_strategy="group_by_length" if config.group_by_length and not config.packing else "random",
         remove_unused_columns=False,
         dataloader_num_workers=0,  # in-process: deterministic, and the token counters see every batch
         report_to="none",
