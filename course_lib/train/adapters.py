@@ -39,6 +39,25 @@ def top_layers(model, share: float | None) -> list[int] | None:
     return list(range(blocks - count, blocks))
 
 
+def lora_config(model, config: TrainConfig):
+    """The peft ``LoraConfig`` of a resolved ``config`` for ``model``: rank, scale, dropout, target layers and the
+    adapted blocks. Raises :class:`ConfigError` when a target module is not a linear layer of ``model``.
+
+    :func:`prepare_model` wraps the model with it; DPO (``train.train_dpo``, notebook 08) hands it to TRL instead.
+    """
+    import torch
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    missing = [m for m in config.target_modules if m not in names]
+    if missing:
+        raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
+                          f"{', '.join(sorted(names))}")
+    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
+                      layers_to_transform=top_layers(model, config.lora_block_share))
+
+
 def prepare_model(model, config: TrainConfig, seed: int = 0):
     """Make ``model`` trainable by ``config.method``; returns the model to train (a ``PeftModel`` for LoRA).
 
@@ -52,17 +71,10 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
         for param in model.parameters():
             param.requires_grad_(True)
         return model
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
-    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
-    missing = [m for m in config.target_modules if m not in names]
-    if missing:
-        raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
-                          f"{', '.join(sorted(names))}")
+    lora = lora_config(model, config)
     torch.manual_seed(seed)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM",
-                      layers_to_transform=top_layers(model, config.lora_block_share))
     with quiet_peft_warning():
         return get_peft_model(model, lora)
 
