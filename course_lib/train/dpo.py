@@ -137,45 +137,6 @@ def preference_dataset(pairs, system_prompt: str | None):
     return Dataset.from_list(rows)
 
 
-def dpo_arguments(config: DPOTrainConfig, runtime, output_dir):
-    """TRL's ``DPOConfig`` for a resolved ``config`` on ``runtime``."""
-    from trl import DPOConfig
-
-    return DPOConfig(
-        output_dir=str(output_dir),
-        beta=config.beta,
-        loss_type=[config.loss_type],
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type="constant",  # a few dozen steps: no schedule to speak of, and the curves read plainly
-        warmup_steps=config.warmup_steps,
-        max_grad_norm=config.max_grad_norm,
-        max_length=config.max_seq_len,
-        optim=choose_optimizer(runtime.device),
-        # Precision from the runtime, set explicitly: DPOConfig's own default is bf16 on, which would emulate bf16
-        # on a CPU without native support (slower than fp32) and break the fp32 smoke tests' repeatability.
-        bf16=runtime.precision == "bf16",
-        fp16=runtime.precision == "fp16",
-        use_cpu=runtime.device == "cpu",
-        # Off, unlike DPOConfig's default: a 135M model's activations fit easily, and recomputing them in the
-        # backward pass would cost about a third more time per step.
-        gradient_checkpointing=False,
-        # The reference log-probs are computed batch by batch with the adapter off; precomputing them would only
-        # pay off over several epochs of the same pairs.
-        precompute_ref_log_probs=False,
-        logging_strategy="steps",
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        save_strategy="no",  # a short run: the final adapter is saved below, no checkpoints
-        seed=runtime.seed,
-        data_seed=runtime.seed,
-        dataloader_num_workers=0,
-        report_to="none",  # offline: no wandb, no hub
-        disable_tqdm=True,  # the live curve reports progress
-    )
-
-
 @contextlib.contextmanager
 def _quiet_trl_checkpointing_warning():
     """Hide one FutureWarning: TRL 1.16's config sets transformers' deprecated ``gradient_checkpointing`` field
@@ -184,6 +145,46 @@ def _quiet_trl_checkpointing_warning():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated.*", category=FutureWarning)
         yield
+
+
+def dpo_arguments(config: DPOTrainConfig, runtime, output_dir):
+    """TRL's ``DPOConfig`` for a resolved ``config`` on ``runtime``."""
+    from trl import DPOConfig
+
+    with _quiet_trl_checkpointing_warning():
+        return DPOConfig(
+            output_dir=str(output_dir),
+            beta=config.beta,
+            loss_type=[config.loss_type],
+            max_steps=config.max_steps,
+            per_device_train_batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            lr_scheduler_type="constant",  # a few dozen steps: no schedule to speak of, and the curves read plainly
+            warmup_steps=config.warmup_steps,
+            max_grad_norm=config.max_grad_norm,
+            max_length=config.max_seq_len,
+            optim=choose_optimizer(runtime.device),
+            # Precision from the runtime, set explicitly: DPOConfig's own default is bf16 on, which would emulate bf16
+            # on a CPU without native support (slower than fp32) and break the fp32 smoke tests' repeatability.
+            bf16=runtime.precision == "bf16",
+            fp16=runtime.precision == "fp16",
+            use_cpu=runtime.device == "cpu",
+            # Off, unlike DPOConfig's default: a 135M model's activations fit easily, and recomputing them in the
+            # backward pass would cost about a third more time per step.
+            gradient_checkpointing=False,
+            # The reference log-probs are computed batch by batch with the adapter off; precomputing them would only
+            # pay off over several epochs of the same pairs.
+            precompute_ref_log_probs=False,
+            logging_strategy="steps",
+            logging_steps=config.logging_steps,
+            logging_first_step=True,
+            save_strategy="no",  # a short run: the final adapter is saved below, no checkpoints
+            seed=runtime.seed,
+            data_seed=runtime.seed,
+            dataloader_num_workers=0,
+            report_to="none",  # offline: no wandb, no hub
+            disable_tqdm=True,  # the live curve reports progress
+        )
 
 
 def train_dpo(pairs, model, tokenizer, config: DPOTrainConfig | None = None, runtime=None, output_dir=None,
@@ -215,7 +216,7 @@ def train_dpo(pairs, model, tokenizer, config: DPOTrainConfig | None = None, run
         raise ConfigError("train_dpo adds its own adapter — pass the plain model (train.merge_adapter(sft_model))")
     set_seed(rt.seed)  # the new adapter's A matrices, then the order of the pairs
     _, _, LiveCurve = _callbacks_module()
-    with quiet_peft_warning(), _quiet_trl_checkpointing_warning():
+    with quiet_peft_warning():
         trainer = DPOTrainer(model=model, ref_model=None, args=dpo_arguments(cfg, rt, out / "checkpoints"),
                              train_dataset=preference_dataset(pairs, cfg.system_prompt), processing_class=tokenizer,
                              peft_config=lora_config(model, cfg.adapter_config()),
