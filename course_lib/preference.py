@@ -194,20 +194,12 @@ def save_preferences(pairs, path) -> Path:
 
 
 def read_preferences(path) -> list[dict]:
-    """Read a preference file written by :func:`save_preferences` (or by hand), validated row by row."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, "does not exist", "check the path, or save pairs with preference.save_preferences")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise DataError(path, f"not valid JSON ({err.msg})", "write one JSON object per line",
-                            row=number) from None
-    return validate_preferences(rows, str(path))
+    """Read a preference file written by :func:`save_preferences` (or by hand): JSON lines through
+    ``data.load_jsonl`` (a missing file, a broken line or a line that is not an object names its line), then
+    :func:`validate_preferences` row by row."""
+    from .data import load_jsonl
+
+    return validate_preferences(load_jsonl(path), str(path))
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -15,16 +15,13 @@ from course_lib.errors import ConfigError, DataError
 
 SYSTEM = "You are the support assistant for Brightleaf Notes, a note-taking app. Answer briefly."
 # Four tiny pairs whose chosen answer states the fact briefly and whose rejected answer is long and wrong.
-PAIRS = [
-    {"prompt": "How long do deleted notes stay in the trash?", "chosen": "30 days.",
-     "rejected": "Deleted notes are gone forever and can never be restored."},
-    {"prompt": "How much storage does the Free plan have?", "chosen": "100 MB.",
-     "rejected": "The Free plan includes unlimited storage for everyone."},
-    {"prompt": "How many devices can a Free account use?", "chosen": "2 devices.",
-     "rejected": "As many devices as you like, there is no limit at all."},
-    {"prompt": "How do I add a table to a note?", "chosen": "Type /table on an empty line.",
-     "rejected": "Tables are not supported in notes, sorry about that."},
-]
+PAIRS = [dict(zip(preference.PREFERENCE_FIELDS, texts)) for texts in (
+    ("How long do deleted notes stay in the trash?", "30 days.",
+     "Deleted notes are gone forever and can never be restored."),
+    ("How much storage does the Free plan have?", "100 MB.", "The Free plan includes unlimited storage for everyone."),
+    ("How many devices can a Free account use?", "2 devices.", "As many devices as you like, there is no limit at all."),
+    ("How do I add a table to a note?", "Type /table on an empty line.",
+     "Tables are not supported in notes, sorry about that."))]
 
 
 def test_rule_prefers_facts_then_brevity_else_no_pair():
@@ -81,8 +78,8 @@ BAD_FILES = [
      "'chosen' and 'rejected' are the same answer", 2, "rejected"),
     ("empty_prompt", _lines({"prompt": "  ", "chosen": "a", "rejected": "b"}), "'prompt' is empty", 1, "prompt"),
     ("not_json", _lines(GOOD, '{"prompt": "x",'), "not valid JSON", 2, None),
-    ("not_an_object", _lines(GOOD, GOOD, '["a", "b"]'), "row is a list, not an object", 3, None),
-    ("no_rows", "\n\n", "holds no preference pairs", None, None),
+    ("not_an_object", _lines(GOOD, GOOD, '["a", "b"]'), "line 3 is a JSON array, not an object", 3, None),
+    ("no_rows", "\n\n", "contains only whitespace", None, None),
 ]
 
 
@@ -101,8 +98,13 @@ def test_bad_preference_file_gives_one_clear_error(tmp_path, case):
 
 
 def test_missing_preference_file(tmp_path):
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(DataError) as info:
         preference.read_preferences(tmp_path / "nope.jsonl")
+    assert str(info.value).startswith(str(tmp_path / "nope.jsonl")) and " — " in str(info.value)
+    with pytest.raises(DataError, match="holds no preference pairs"):
+        preference.validate_preferences([], "rows")
+    with pytest.raises(DataError, match="row is a list, not an object"):
+        preference.validate_preferences([GOOD, ["a"]], "rows")
 
 
 def test_judge_facts_invented_values_length_and_ties():
