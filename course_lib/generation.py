@@ -122,8 +122,9 @@ def _as_messages(item, system: str | None) -> list[dict]:
 
 
 def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
-                     progress: bool = True, system: str | None = None, chat_template: bool = True) -> list[str]:
-    """Greedy answers to many prompts, a batch at a time.
+                     progress: bool = True, system: str | None = None, chat_template: bool = True,
+                     temperature: float = 0.0, seed: int | None = None) -> list[str]:
+    """Greedy (or, with ``temperature > 0``, sampled) answers to many prompts, a batch at a time.
 
     Args:
         model: a causal LM (plain or PEFT-wrapped), on any device.
@@ -135,6 +136,10 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
         system: optional system message put first when a conversation has none.
         chat_template: render prompts with the tokenizer's chat template (``False``: raw strings, for base
             models).
+        temperature: 0 (the default) decodes greedily; above 0 samples from the temperature-scaled distribution
+            (no top-k or top-p cut), e.g. two different answers to the same question for notebook 08's preference
+            pairs.
+        seed: seeds torch before sampling, so a sampled batch is repeatable (the same seed, the same answers).
 
     Returns:
         N answers (special tokens removed, text after the first EOS dropped, whitespace stripped).
@@ -145,6 +150,11 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
     """
     import torch
     from tqdm.auto import tqdm
+
+    sampling = {"do_sample": False} if temperature <= 0 else {"do_sample": True, "temperature": temperature,
+                                                              "top_k": 0, "top_p": 1.0}
+    if seed is not None:
+        torch.manual_seed(seed)
 
     items = list(prompts_or_messages)
     if chat_template:
@@ -167,7 +177,7 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=not chat_template).to(model.device)
             with torch.no_grad():
-                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                output = model.generate(**batch, max_new_tokens=max_new_tokens, **sampling,
                                         eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
             new_tokens = output[:, batch["input_ids"].shape[1]:]
             for row in new_tokens.tolist():

@@ -110,6 +110,42 @@ def metric_curves(log_history, metrics, title: str = "Validation metrics during 
     return fig
 
 
+def preference_curves(log_history, title: str = "Preference tuning (DPO)"):
+    """Three panels of a DPO run's log (TRL's ``DPOTrainer``, notebook 08) against optimiser steps: the DPO loss;
+    the reward margin (beta x how much more the chosen answer gained over the reference than the rejected one) with
+    the reward accuracy (share of pairs whose margin is > 0); and the log-probabilities of the chosen and rejected
+    answers (summed over their tokens, nats). A margin that rises while *both* log-probabilities fall is common:
+    DPO only asks that the rejected answer falls faster.
+    """
+    entries = [e for e in (log_history or []) if "step" in e and "rewards/margins" in e]
+    fig = _figure(11, 3.4)
+    loss_ax, margin_ax, logp_ax = fig.subplots(1, 3)
+    steps = [e["step"] for e in entries]
+
+    def line(ax, key, label, style="o-"):
+        ax.plot(steps, [e.get(key, math.nan) for e in entries], style, label=label, markersize=3)
+
+    line(loss_ax, "loss", "DPO loss")
+    loss_ax.axhline(math.log(2), color="grey", linestyle=":", linewidth=1, label="log 2 (margin 0)")
+    line(margin_ax, "rewards/margins", "reward margin")
+    accuracy_ax = margin_ax.twinx()
+    accuracy_ax.plot(steps, [e.get("rewards/accuracies", math.nan) for e in entries], "s--", color="tab:green",
+                     markersize=3, label="reward accuracy")
+    accuracy_ax.set_ylim(-0.05, 1.05)
+    accuracy_ax.set_ylabel("reward accuracy")
+    line(logp_ax, "logps/chosen", "chosen")
+    line(logp_ax, "logps/rejected", "rejected")
+    for ax, ylabel in ((loss_ax, "loss (nats per pair)"), (margin_ax, "margin (beta x nats)"),
+                       (logp_ax, "log-probability (nats per answer)")):
+        ax.set_xlabel("optimiser step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="best")
+    fig.suptitle(title)
+    return fig
+
+
 _CURVE_LABELS = {"eval_loss": "validation loss (nats per token)", "train_loss": "training loss (nats per token)",
                  "loss": "training loss (nats per token)"}
 

@@ -86,6 +86,15 @@ class Profile:
         retrain_steps: optimiser steps of one retraining run on new data (+ replay); the same with and without
             replay, so their forgetting is compared at equal cost.
 
+    Learning from feedback (lesson 08, ``train.train_dpo``):
+        preference_questions: training questions the SFT model answers twice (sampled) to make preference pairs;
+            pairs the rule cannot decide are left out, so fewer pairs than questions reach DPO.
+        preference_temperature: sampling temperature of those two answers (higher: more different answers,
+            more pairs the rule can decide, but more nonsense).
+        dpo_steps / dpo_batch_size / dpo_learning_rate: optimiser steps, pairs per step and (constant) learning
+            rate of the DPO adapter; the SFT-on-chosen comparison run gets the same steps, batch and rate.
+        dpo_beta: DPO's beta (the weight of the log-ratio margin; larger keeps the model nearer the reference).
+        dpo_beta_tradeoff: the second beta the lesson trains with, to show how far each moves from the reference.
     The Hugging Face stack (appendix notebook 09):
         trl_steps: optimiser steps of the LoRA run that notebook 09 makes twice, through the course's trainer and
             through TRL's ``SFTTrainer`` (``train.trl_sft``), evaluated at step 0 and three times after. Fewer
@@ -133,6 +142,13 @@ class Profile:
     classifier_learning_rate: float = 1e-4
     retrain_steps: int = 32
     trl_steps: int = 60
+    preference_questions: int = 200
+    preference_temperature: float = 0.8
+    dpo_steps: int = 100
+    dpo_batch_size: int = 8
+    dpo_learning_rate: float = 1e-4
+    dpo_beta: float = 0.1
+    dpo_beta_tradeoff: float = 1.0
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -148,6 +164,9 @@ PROFILES: dict[str, Profile] = {
         overfit_learning_rate=6e-3,
         retrain_steps=4, triage_steps=12, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
         trl_steps=4,
+        # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
+        # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
+        preference_questions=8, dpo_steps=2, dpo_batch_size=2, dpo_learning_rate=1e-3,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -176,6 +195,9 @@ PROFILES: dict[str, Profile] = {
         # (~17 s each) per path. Not timed on an idle machine yet: on 2 cores shared with other jobs (load ~5) the
         # course's run took 385 s, TRL's 462 s and the notebook 17.6 min, so idle it should be well under that.
         trl_steps=8,
+        # Lesson 08 (not yet timed in a kept run): 96 questions x 2 sampled answers, then three runs of 24 steps x
+        # 4 pairs (DPO at two betas, SFT on the chosen answers), inside the 10 minutes with 03's adapter reused.
+        preference_questions=96, dpo_steps=24, dpo_batch_size=4, dpo_learning_rate=5e-4,
     ),
     "t4": Profile(
         name="t4",

@@ -98,6 +98,17 @@ def test_sft_config_arguments_exist(device, tmp_path):
     assert_known(SFTConfig, "trl", kwargs, "trl_sft.sft_config")
 
 
+@pytest.mark.parametrize("device", RUNTIMES)
+def test_dpo_config_arguments_exist(device, tmp_path):
+    from trl import DPOConfig
+
+    from course_lib.train import dpo
+
+    rt = RUNTIMES[device]
+    kwargs = dpo.dpo_argument_kwargs(train.DPOTrainConfig().resolve(rt.profile), rt, tmp_path)
+    assert_known(DPOConfig, "trl", kwargs, "train.dpo.dpo_argument_kwargs")
+
+
 def test_a_renamed_argument_is_named_with_the_version():
     from transformers import TrainingArguments
     from trl import SFTConfig

@@ -39,6 +39,8 @@ One concern per module; every name is used as ``course_lib.train.<name>``, re-ex
 * ``run``: :func:`train`, :class:`TrainResult`, :func:`run_train` (the command line)
 * ``reuse``: :func:`find_saved_run`, :func:`reuse_or_train`, :class:`TrainedModel`
 * ``classifier``: :func:`train_classifier`, :class:`ClassifierResult`, :func:`classifier_argument_kwargs`
+* ``dpo``: preference tuning with TRL's DPOTrainer (notebook 08): :class:`DPOTrainConfig`, :func:`train_dpo`,
+  :class:`DPOResult`, :func:`dpo_arguments`, :func:`preference_dataset`
 * ``trl_sft``: the same LoRA run through TRL's ``SFTTrainer`` side by side with :func:`train` (notebook 09); used
   as ``course_lib.train.trl_sft.<name>`` (not re-exported: its names belong to that one comparison)
 
@@ -49,13 +51,14 @@ A test that replaces a function for a caller patches it where the caller looks i
 torch, transformers and peft are imported inside functions, so ``import course_lib.train`` stays cheap.
 """
 
-from .adapters import (folder_size_bytes, load_trained, lora_config_kwargs, merge_adapter, prepare_model,
-                       quiet_peft_warning, save_trained, top_layers)
+from .adapters import (folder_size_bytes, load_trained, lora_config, lora_config_kwargs, merge_adapter,
+                       prepare_model, quiet_peft_warning, save_trained, top_layers)
 from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
                           latest_checkpoint)
 from .classifier import ClassifierResult, classifier_argument_kwargs, train_classifier
 from .config import (DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_argument_kwargs,
                      training_arguments)
+from .dpo import DPOResult, DPOTrainConfig, dpo_arguments, preference_dataset, train_dpo
 from .measure import PeakMemory, Throughput
 from .records import read_records, split_records
 from .reuse import TrainedModel, find_saved_run, reuse_or_train
@@ -68,12 +71,14 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES", "PLAIN_HEAD_MODEL_TYPES",
-    "ClassifierResult", "PeakMemory", "Throughput", "TrainConfig", "TrainResult", "TrainedModel", "TrainingFailed",
-    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "find_saved_run",
-    "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained", "lora_config_kwargs",
-    "merge_adapter", "prepare_model", "quiet_peft_warning", "read_records", "reuse_or_train",
-    "run_train", "save_trained", "split_records", "top_layers", "train", "train_classifier", "trainable_state",
-    "training_argument_kwargs", "training_arguments",
+    "ClassifierResult", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
+    "TrainedModel", "TrainingFailed",
+    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",
+    "find_saved_run", "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained",
+    "lora_config", "lora_config_kwargs", "merge_adapter", "preference_dataset", "prepare_model",
+    "quiet_peft_warning", "read_records", "reuse_or_train", "run_train", "save_trained", "split_records",
+    "top_layers", "train", "train_classifier", "train_dpo", "trainable_state", "training_argument_kwargs",
+    "training_arguments",
     # private, kept reachable for tests and benchmarks (see above)
     "_causal_lm_parts", "_changed_tensors", "_make_trainer_class", "_snapshot",
 ]

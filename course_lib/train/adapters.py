@@ -39,6 +39,23 @@ def top_layers(model, share: float | None) -> list[int] | None:
     return list(range(blocks - count, blocks))
 
 
+def lora_config(model, config: TrainConfig):
+    """The peft ``LoraConfig`` of a resolved ``config`` for ``model``: rank, scale, dropout, target layers and the
+    adapted blocks. Raises :class:`ConfigError` when a target module is not a linear layer of ``model``.
+
+    :func:`prepare_model` wraps the model with it; DPO (``train.train_dpo``, notebook 08) hands it to TRL instead.
+    """
+    import torch
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    missing = [m for m in config.target_modules if m not in names]
+    if missing:
+        raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
+                          f"{', '.join(sorted(names))}")
+    return LoraConfig(**lora_config_kwargs(model, config))
+
+
 def prepare_model(model, config: TrainConfig, seed: int = 0):
     """Make ``model`` trainable by ``config.method``; returns the model to train (a ``PeftModel`` for LoRA).
 
@@ -52,15 +69,10 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
         for param in model.parameters():
             param.requires_grad_(True)
         return model
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
-    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
-    missing = [m for m in config.target_modules if m not in names]
-    if missing:
-        raise ConfigError(f"LoRA target modules {missing} are not linear layers of this model — choose from: "
-                          f"{', '.join(sorted(names))}")
+    lora = lora_config(model, config)
     torch.manual_seed(seed)
-    lora = LoraConfig(**lora_config_kwargs(model, config))
     with quiet_peft_warning():
         return get_peft_model(model, lora)
 
@@ -68,8 +80,9 @@ def prepare_model(model, config: TrainConfig, seed: int = 0):
 def lora_config_kwargs(model, config: TrainConfig) -> dict:
     """The keyword arguments of peft's ``LoraConfig`` for ``model`` and a resolved ``config``.
 
-    Shared by :func:`prepare_model` and TRL's ``SFTTrainer(peft_config=...)`` in ``train.trl_sft`` (the same
-    adapters on both paths); tests/test_api_drift.py checks every name against the installed peft. ``model`` is
+    What :func:`lora_config` builds, for :func:`prepare_model`, TRL's ``SFTTrainer(peft_config=...)`` in
+    ``train.trl_sft`` and ``DPOTrainer`` in ``train.dpo`` (the same adapters on every path);
+    tests/test_api_drift.py checks every name against the installed peft. ``model`` is
     read for its block count only (``model.config.num_hidden_layers``).
     """
     return dict(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,

@@ -1,7 +1,8 @@
 """Trainer callbacks: time inside optimiser steps, the checkpoint completion marker, the live loss curve.
 
 The classes subclass transformers' ``TrainerCallback``, so they are built on first use (:func:`_callbacks_module`)
-and ``import course_lib.train`` stays cheap. Taught in notebook 03 (the live curve, crash-safe checkpoints).
+and ``import course_lib.train`` stays cheap. Taught in notebook 03 (the live curve, crash-safe checkpoints); notebook
+08's DPO run draws its own figure with the same live curve (loss, reward margin, log-probabilities).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from pathlib import Path
 
 from .checkpoints import COMPLETE_MARKER
 
-# (log key, label) of the numbers a text progress line shows, in this order.
-_TEXT_FIELDS = (("loss", "loss"), ("eval_loss", "eval_loss"), ("learning_rate", "lr"),
+# (log key, label) of the numbers a text progress line shows, in this order; a key not in a log entry is skipped
+# (the reward keys are logged by TRL's DPOTrainer only).
+_TEXT_FIELDS = (("loss", "loss"), ("eval_loss", "eval_loss"), ("rewards/margins", "margin"),
+                ("rewards/accuracies", "reward acc"), ("learning_rate", "lr"),
                 ("useful_tokens_per_s", "tok/s"), ("grad_norm", "grad_norm"))
 
 
@@ -76,12 +79,14 @@ def _live_curve_class(base):
 
         ``mode``: ``"auto"`` (figure inside a Jupyter kernel, text elsewhere), ``"plot"``, ``"text"`` or ``"off"``.
         The figure is redrawn at most every ``min_interval`` seconds (drawing costs ~0.1 s) and at the end.
+        ``figure``: the function that draws it from the log and a title (default ``plotting.loss_curves``).
         """
 
-        def __init__(self, mode: str = "auto", min_interval: float = 3.0, title: str = "training"):
+        def __init__(self, mode: str = "auto", min_interval: float = 3.0, title: str = "training", figure=None):
             self.mode = mode
             self.min_interval = min_interval
             self.title = title
+            self.figure = figure
             self._handle = None
             self._last_draw = 0.0
 
@@ -96,7 +101,8 @@ def _live_curve_class(base):
 
             from ..plotting import figure_png, loss_curves
 
-            fig = loss_curves(state.log_history, title=f"{self.title}: step {state.global_step}/{state.max_steps}")
+            draw = self.figure or loss_curves
+            fig = draw(state.log_history, title=f"{self.title}: step {state.global_step}/{state.max_steps}")
             png = figure_png(fig)
             if self._handle is None:
                 self._handle = display(Image(data=png), display_id=True)

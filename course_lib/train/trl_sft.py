@@ -5,7 +5,7 @@ labels -100 on the prompt, the answer and its end-of-turn token trained) and tra
 subclass. The TRL path hands a *prompt-completion* ``datasets.Dataset`` (``formatting.prompt_completion_columns``)
 to ``trl.SFTTrainer`` with ``completion_only_loss=True``: TRL tokenizes, masks the prompt, truncates to
 ``max_length`` and pads. Both paths start from a freshly loaded model with the same LoRA adapters
-(:func:`~course_lib.train.adapters.lora_config_kwargs`), the same ``TrainingArguments``
+(:func:`~course_lib.train.adapters.lora_config`), the same ``TrainingArguments``
 (:func:`~course_lib.train.config.training_argument_kwargs`; ``SFTConfig`` is a subclass) and the same seed, on
 the same rows in the same batches.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
-from .adapters import lora_config_kwargs, quiet_peft_warning
+from .adapters import lora_config, quiet_peft_warning
 from .config import TrainConfig, training_argument_kwargs
 from .measure import PeakMemory
 from .run import TrainResult, _final_metrics, train
@@ -115,14 +115,13 @@ def _sft_trainer(model, tokenizer, train_dataset, eval_dataset, config: TrainCon
     SFTTrainer seeds with ``args.seed`` and then wraps the model with peft, as the course's ``prepare_model``
     seeds before it does: the adapters start from the same ``A`` matrices on both paths.
     """
-    from peft import LoraConfig
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
     args = sft_config(config, runtime, output_dir, has_eval=eval_dataset is not None)
     with quiet_peft_warning():
         trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                             processing_class=tokenizer, peft_config=LoraConfig(**lora_config_kwargs(model, config)))
+                             processing_class=tokenizer, peft_config=lora_config(model, config))
     trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer would print raw dicts
     return trainer
 
