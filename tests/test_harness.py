@@ -48,7 +48,7 @@ def test_course_error_in_a_notebook_is_one_line(tmp_path):
     shown = "".join(
         "".join(o.get("traceback", [])) + o.get("text", "") for o in executed.cells[-1].outputs)
     assert "unknown profile 'laptop'" in shown and "choose one of" in shown
-    assert "Traceback" not in shown and "runtime.py" not in shown
+    assert "Traceback" not in shown and "runtime.py" not in shown and "profiles.py" not in shown
 
 
 def test_cli_prints_one_line_for_a_course_error():

@@ -1,32 +1,21 @@
-"""Where the course runs: profile, device, precision, threads, seeds and the reproducibility stamp.
+"""The budget table: the :class:`Profile` dataclass, the ONE table of profiles, and how a profile is chosen.
 
-Every notebook starts with ``rt = runtime.setup(PROFILE, SEED)``. The returned :class:`Runtime` carries the chosen
-:class:`Profile` (all budgets: steps, batch sizes, sequence lengths) so no notebook hard-codes one, plus the device
-and precision every later step uses.
-
-This module imports torch only inside functions, so the command-line tools can read the profile table quickly.
+A profile holds every budget (steps, batch sizes, sequence lengths, ...) so that no notebook hard-codes one;
+:func:`resolve_profile` picks one by name, ``$COURSE_PROFILE`` or the hardware (taught in notebook 00).
+Only the standard library is imported here, so the command-line tools read the table quickly.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as _dt
-import json
 import os
-import platform
-import random
-import subprocess
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # The decoder the lessons fine-tune unless a profile or a caller names another (a name in models.REGISTRY).
 DEFAULT_DECODER = "smollm2-135m-instruct"
 
 PROFILE_ENV = "COURSE_PROFILE"
-PRECISION_ENV = "COURSE_PRECISION"
 
 
 @dataclass(frozen=True)
@@ -225,19 +214,7 @@ def get_profile(name: str) -> Profile:
     return PROFILES[key]
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Hardware detection. Each function takes the facts it needs as arguments (with defaults read from torch), so the
-# tests can feed it a mocked T4 or A100.
-# ----------------------------------------------------------------------------------------------------------------
-
-def cuda_capability() -> tuple[int, int] | None:
-    """Compute capability ``(major, minor)`` of GPU 0, or ``None`` without CUDA."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    return torch.cuda.get_device_capability(0)
-
+# Profile choice from the hardware: the capability is an argument, so the tests can feed it a mocked T4 or A100.
 
 def auto_profile_name(capability: tuple[int, int] | None) -> str:
     """Profile for the hardware: no GPU → ``cpu``; capability < 8.0 (T4, V100) → ``t4``; else ``a100``."""
@@ -252,272 +229,3 @@ def resolve_profile(requested: str = "auto", capability: tuple[int, int] | None 
     if name == "auto":
         name = os.environ.get(PROFILE_ENV, "").strip().lower() or auto_profile_name(capability)
     return get_profile(name)
-
-
-def cpu_supports_bf16() -> bool:
-    """True when the CPU has native bf16 instructions (AVX512-BF16 or AMX on x86, BF16 on Arm).
-
-    Without them PyTorch emulates bf16 on CPU, which is slower than fp32, so the answer gates autocast.
-    """
-    import torch
-
-    mkldnn_check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    if mkldnn_check is not None:
-        try:
-            return bool(mkldnn_check())
-        except RuntimeError:  # op missing in this build
-            pass
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", " bf16"))
-
-
-def bf16_matmul_is_faster(size: int = 512, repeats: int = 6) -> bool:
-    """Measure one square matmul in fp32 and in bf16 on the CPU; True when bf16 is at least 10% faster.
-
-    A supported instruction set is not enough: small shapes or old oneDNN builds can make bf16 slower. The
-    measurement costs ~0.1 s.
-    """
-    import time
-
-    import torch
-
-    a = torch.randn(size, size)
-    b = torch.randn(size, size)
-
-    def best_time(x, y):
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            x @ y
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    fp32 = best_time(a, b)
-    bf16 = best_time(a.bfloat16(), b.bfloat16())
-    return bf16 < 0.9 * fp32
-
-
-def choose_precision(
-    device: str,
-    capability: tuple[int, int] | None = None,
-    cpu_bf16: bool | None = None,
-    requested: str = "auto",
-) -> str:
-    """Training precision, one of ``"fp32"``, ``"bf16"``, ``"fp16"``.
-
-    Args:
-        device: ``"cuda"`` or ``"cpu"``.
-        capability: CUDA compute capability of the device (ignored on CPU).
-        cpu_bf16: whether bf16 autocast is supported *and faster* on this CPU; measured when ``None``.
-        requested: profile or ``$COURSE_PRECISION`` override; ``"auto"`` applies the rules below.
-    """
-    requested = os.environ.get(PRECISION_ENV, requested) or "auto"
-    if requested not in ("auto", "fp32", "bf16", "fp16"):
-        raise ConfigError(f"unknown precision {requested!r} — choose auto, fp32, bf16 or fp16")
-    if device == "cuda":
-        cap = capability or (0, 0)
-        if requested == "bf16" and cap < (8, 0):
-            # Below Ampere bf16 has no tensor-core support: torch may emulate it (slow) or refuse, and
-            # `torch.cuda.is_bf16_supported()` can still say True on a T4, which is why the capability decides.
-            raise ConfigError(
-                f"bf16 was asked for on a GPU of compute capability {cap[0]}.{cap[1]} — bf16 needs 8.0 or newer; "
-                "use fp16 (or precision 'auto')"
-            )
-        if requested != "auto":
-            return requested
-        # Capability >= 8.0 (A100, L4, H100): bf16 keeps fp32's exponent range, so no loss scaling is needed.
-        # Below 8.0 (T4, V100): fp16 tensor cores with loss scaling; never bf16.
-        return "bf16" if cap >= (8, 0) else "fp16"
-    # CPU: fp16 matmuls are slow or unsupported on most CPUs, so it is never chosen automatically.
-    if requested != "auto":
-        if requested == "fp16":
-            raise ConfigError("fp16 was asked for on the CPU — CPUs have no fast fp16 path; use bf16 or fp32")
-        return requested
-    if cpu_bf16 is None:
-        cpu_bf16 = cpu_supports_bf16() and bf16_matmul_is_faster()
-    # bf16 autocast only where the CPU runs it natively and it measured faster; otherwise fp32 (exact, portable).
-    return "bf16" if cpu_bf16 else "fp32"
-
-
-def default_threads() -> int:
-    """Intra-op threads for torch: the CPUs this process may use (hyper-threads rarely help matmuls), shared
-    evenly among the processes a launcher started on this machine (``LOCAL_WORLD_SIZE``, set by torchrun and
-    accelerate launch) so that they do not oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` wins."""
-    requested = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if requested.isdigit() and int(requested) > 0:
-        return int(requested)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS / Windows
-        cpus = os.cpu_count() or 1
-    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, cpus // max(1, local_processes))
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so a rerun gives the same numbers."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The runtime object and its stamp
-# ----------------------------------------------------------------------------------------------------------------
-
-_STAMP_PACKAGES = ("torch", "transformers", "peft", "datasets", "accelerate", "sentence-transformers", "numpy")
-
-
-def package_versions(names=_STAMP_PACKAGES) -> dict[str, str | None]:
-    """Installed version of each distribution name (``None`` when absent), read without importing it."""
-    from importlib import metadata
-
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def git_commit(repo: Path | None = None) -> str | None:
-    """The course checkout's commit hash (with ``+dirty`` when files changed), or ``None`` outside git."""
-    repo = repo or Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5)
-        if commit.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=5)
-        return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-@dataclass
-class Runtime:
-    """What :func:`setup` decided. Pass it to loaders and trainers.
-
-    Attributes:
-        profile: the budget row in force.
-        device: ``"cuda"`` or ``"cpu"``.
-        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` — compute precision for training (autocast / AMP);
-            master weights stay fp32 so optimiser updates are not lost to rounding.
-        seed: the seed everything was seeded with.
-        threads: torch intra-op threads.
-        hardware: human-readable CPU/GPU description.
-        capability: CUDA compute capability or ``None``.
-        colab: running inside Google Colab.
-    """
-
-    profile: Profile
-    device: str
-    precision: str
-    seed: int
-    threads: int
-    hardware: str
-    capability: tuple[int, int] | None = None
-    colab: bool = False
-    started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-
-    @property
-    def torch_dtype(self):
-        """dtype for autocast regions (``torch.float32`` when no autocast)."""
-        import torch
-
-        return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
-
-    def autocast(self):
-        """Context manager running a block in the chosen precision (a no-op for fp32)."""
-        import contextlib
-
-        import torch
-
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device, dtype=self.torch_dtype)
-
-    def summary(self) -> str:
-        """One line: profile, device, precision, threads, seed, library versions."""
-        v = package_versions(("torch", "transformers", "peft"))
-        libs = " ".join(f"{k}={val}" for k, val in v.items() if val)
-        return (f"profile={self.profile.name} device={self.device} ({self.hardware}) precision={self.precision} "
-                f"threads={self.threads} seed={self.seed} | {libs}")
-
-    def stamp(self) -> dict:
-        """Everything needed to reproduce a run: versions, seed, profile, hardware, git commit, time."""
-        return {
-            "started": self.started,
-            "profile": dataclasses.asdict(self.profile),
-            "device": self.device,
-            "precision": self.precision,
-            "seed": self.seed,
-            "threads": self.threads,
-            "hardware": self.hardware,
-            "capability": list(self.capability) if self.capability else None,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "packages": package_versions(),
-            "git_commit": git_commit(),
-        }
-
-    def write_stamp(self, folder: str | os.PathLike, extra: dict | None = None) -> Path:
-        """Write ``stamp.json`` (plus ``extra`` keys, e.g. metrics) into ``folder``; return its path."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "stamp.json"
-        path.write_text(json.dumps({**self.stamp(), **(extra or {})}, indent=2, default=str), encoding="utf-8")
-        return path
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def setup(profile: str = "auto", seed: int = 0, threads: int | None = None, quiet: bool = False) -> Runtime:
-    """Choose profile, device, precision and threads; seed everything; print one summary line.
-
-    Args:
-        profile: ``"auto"`` (``$COURSE_PROFILE``, else from the hardware) or a name from :data:`PROFILES`.
-        seed: seed for Python, NumPy and torch.
-        threads: torch intra-op threads (default: the CPUs available to this process).
-        quiet: skip the summary line.
-    """
-    import torch
-
-    from .notebook import install_friendly_errors, show_figures_inline
-
-    install_friendly_errors()  # in a notebook, course errors show as one line instead of a traceback
-    show_figures_inline()  # and the course's figures as pictures, not "<Figure size ...>"
-    # Fail on a bad profile name before any slow work.
-    if str(profile).strip().lower() != "auto":
-        get_profile(profile)
-    capability = cuda_capability()
-    chosen = resolve_profile(profile, capability)
-    device = "cuda" if capability is not None else "cpu"
-    # The smoke profile pins fp32 (see its row); other profiles decide from the hardware.
-    precision = choose_precision(device, capability, requested=chosen.precision)
-    threads = threads or default_threads()
-    torch.set_num_threads(threads)
-    seed_everything(seed)
-    hardware = torch.cuda.get_device_name(0) if device == "cuda" else f"{_cpu_name()}, {threads} threads"
-    rt = Runtime(profile=chosen, device=device, precision=precision, seed=seed, threads=threads, hardware=hardware,
-                 capability=capability, colab="google.colab" in sys.modules)
-    if not quiet:
-        print(rt.summary())
-    return rt

@@ -1,0 +1,137 @@
+"""The machine: GPU capability, CPU features (native bf16), the training precision they allow, threads.
+
+Each function takes the facts it needs as arguments (with defaults read from torch), so the tests can feed it a
+mocked T4 or A100. torch is imported only inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from ..errors import ConfigError
+
+PRECISION_ENV = "COURSE_PRECISION"
+
+
+def cuda_capability() -> tuple[int, int] | None:
+    """Compute capability ``(major, minor)`` of GPU 0, or ``None`` without CUDA."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_capability(0)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 instructions (AVX512-BF16 or AMX on x86, BF16 on Arm).
+
+    Without them PyTorch emulates bf16 on CPU, which is slower than fp32, so the answer gates autocast.
+    """
+    import torch
+
+    mkldnn_check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    if mkldnn_check is not None:
+        try:
+            return bool(mkldnn_check())
+        except RuntimeError:  # op missing in this build
+            pass
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", " bf16"))
+
+
+def bf16_matmul_is_faster(size: int = 512, repeats: int = 6) -> bool:
+    """Measure one square matmul in fp32 and in bf16 on the CPU; True when bf16 is at least 10% faster.
+
+    A supported instruction set is not enough: small shapes or old oneDNN builds can make bf16 slower. The
+    measurement costs ~0.1 s.
+    """
+    import time
+
+    import torch
+
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+
+    def best_time(x, y):
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            x @ y
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    fp32 = best_time(a, b)
+    bf16 = best_time(a.bfloat16(), b.bfloat16())
+    return bf16 < 0.9 * fp32
+
+
+def choose_precision(
+    device: str,
+    capability: tuple[int, int] | None = None,
+    cpu_bf16: bool | None = None,
+    requested: str = "auto",
+) -> str:
+    """Training precision, one of ``"fp32"``, ``"bf16"``, ``"fp16"``.
+
+    Args:
+        device: ``"cuda"`` or ``"cpu"``.
+        capability: CUDA compute capability of the device (ignored on CPU).
+        cpu_bf16: whether bf16 autocast is supported *and faster* on this CPU; measured when ``None``.
+        requested: profile or ``$COURSE_PRECISION`` override; ``"auto"`` applies the rules below.
+    """
+    requested = os.environ.get(PRECISION_ENV, requested) or "auto"
+    if requested not in ("auto", "fp32", "bf16", "fp16"):
+        raise ConfigError(f"unknown precision {requested!r} — choose auto, fp32, bf16 or fp16")
+    if device == "cuda":
+        cap = capability or (0, 0)
+        if requested == "bf16" and cap < (8, 0):
+            # Below Ampere bf16 has no tensor-core support: torch may emulate it (slow) or refuse, and
+            # `torch.cuda.is_bf16_supported()` can still say True on a T4, which is why the capability decides.
+            raise ConfigError(
+                f"bf16 was asked for on a GPU of compute capability {cap[0]}.{cap[1]} — bf16 needs 8.0 or newer; "
+                "use fp16 (or precision 'auto')"
+            )
+        if requested != "auto":
+            return requested
+        # Capability >= 8.0 (A100, L4, H100): bf16 keeps fp32's exponent range, so no loss scaling is needed.
+        # Below 8.0 (T4, V100): fp16 tensor cores with loss scaling; never bf16.
+        return "bf16" if cap >= (8, 0) else "fp16"
+    # CPU: fp16 matmuls are slow or unsupported on most CPUs, so it is never chosen automatically.
+    if requested != "auto":
+        if requested == "fp16":
+            raise ConfigError("fp16 was asked for on the CPU — CPUs have no fast fp16 path; use bf16 or fp32")
+        return requested
+    if cpu_bf16 is None:
+        cpu_bf16 = cpu_supports_bf16() and bf16_matmul_is_faster()
+    # bf16 autocast only where the CPU runs it natively and it measured faster; otherwise fp32 (exact, portable).
+    return "bf16" if cpu_bf16 else "fp32"
+
+
+def default_threads() -> int:
+    """Intra-op threads for torch: the CPUs this process may use (hyper-threads rarely help matmuls), shared
+    evenly among the processes a launcher started on this machine (``LOCAL_WORLD_SIZE``, set by torchrun and
+    accelerate launch) so that they do not oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` wins."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if requested.isdigit() and int(requested) > 0:
+        return int(requested)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS / Windows
+        cpus = os.cpu_count() or 1
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, cpus // max(1, local_processes))
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
