@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .models import evaluating
 
 
 @dataclass
@@ -166,11 +167,7 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
         raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
     eos_id = tokenizer.eos_token_id
     answers: list[str] = []
-    old_side = tokenizer.padding_side
-    was_training = model.training
-    model.eval()
-    tokenizer.padding_side = "left"
-    try:
+    with evaluating(model, tokenizer, padding_side="left"):
         for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
                           total=math.ceil(len(texts) / batch_size)):
             # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
@@ -184,7 +181,4 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
                 if eos_id in row:
                     row = row[:row.index(eos_id)]
                 answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
-    finally:
-        tokenizer.padding_side = old_side
-        model.train(was_training)
     return answers

@@ -194,6 +194,28 @@ def prepare_tokenizer(tokenizer):
 
 
 @contextlib.contextmanager
+def evaluating(model, tokenizer=None, padding_side: str | None = None):
+    """Run a block with ``model`` in eval mode and, when ``padding_side`` is given, the tokenizer padding there.
+
+    Eval mode switches dropout off, so a score or an answer does not depend on chance. Generation pads on the
+    ``"left"`` (new tokens follow the prompt directly), scoring on the ``"right"`` (positions line up with the
+    labels). Both settings are put back on the way out, even after an error, so a model in the middle of training
+    comes back in train mode. The one home of this pattern: generation, evaluation, preference and continual use it.
+    """
+    was_training = model.training
+    old_side = tokenizer.padding_side if padding_side is not None else None
+    model.eval()
+    if padding_side is not None:
+        tokenizer.padding_side = padding_side
+    try:
+        yield model
+    finally:
+        if padding_side is not None:
+            tokenizer.padding_side = old_side
+        model.train(was_training)
+
+
+@contextlib.contextmanager
 def quiet_transformers_progress():
     """Hide transformers' own progress bars ("Loading weights", "Writing model shards") inside the block.
 

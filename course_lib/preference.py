@@ -22,6 +22,7 @@ from pathlib import Path
 from .errors import ConfigError, DataError
 from .evaluation import value_match
 from .files import write_text_atomic
+from .models import evaluating
 from .retrieval import check_grounding, stated_values
 
 PREFERENCE_FIELDS = ("prompt", "chosen", "rejected")
@@ -224,16 +225,12 @@ def _answer_logits(model, tokenizer, records: list[dict], max_len: int, system: 
         raise ConfigError(f"only {len(features)} of {len(records)} records could be scored ({report}) — give "
                           "every record a non-empty answer, and a max_len that holds its prompt")
     collate = formatting.CausalCollator(tokenizer.pad_token_id)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         for start in range(0, len(features), batch_size):
             batch = {k: v.to(model.device) for k, v in collate(features[start:start + batch_size]).items()}
             with torch.no_grad(), (model.disable_adapter() if reference else contextlib.nullcontext()):
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             yield logits.float(), batch["labels"]
-    finally:
-        model.train(was_training)
 
 
 def answer_logprobs(model, tokenizer, records, max_len: int = SCORE_MAX_LEN, system: str | None = None,

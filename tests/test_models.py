@@ -160,3 +160,26 @@ def test_next_token_distribution_measures_the_nucleus_over_the_whole_vocabulary(
     assert table.in_nucleus.sum() == min(size, 5)
     everything = generation.next_token_distribution(model, tokenizer, question, top_p=1.0, k=5)
     assert everything.attrs["nucleus_size"] == model.config.vocab_size  # top_p = 1 keeps every token
+
+
+def test_evaluating_restores_train_mode_and_padding_side_even_after_an_error():
+    import torch
+
+    from course_lib import models
+
+    class Tok:
+        padding_side = "right"
+
+    model, tok = torch.nn.Dropout(0.5), Tok()
+    model.train()
+    try:
+        with models.evaluating(model, tok, padding_side="left"):
+            assert not model.training and tok.padding_side == "left"
+            raise RuntimeError("a failing batch")
+    except RuntimeError:
+        pass
+    assert model.training and tok.padding_side == "right"
+    model.eval()
+    with models.evaluating(model):  # no tokenizer: only the mode is switched, and put back as it was
+        assert not model.training
+    assert not model.training

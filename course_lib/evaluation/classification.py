@@ -4,6 +4,7 @@ confusion tables, error analysis, and batched predictions of a sequence classifi
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..models import evaluating
 from ..generation import _bar  # the one tqdm switch of the course's batched loops
 from .text import _check_same_length
 
@@ -121,17 +122,13 @@ def predict_classes(model, tokenizer, texts, batch_size: int = 32, max_length: i
     from tqdm.auto import tqdm
 
     texts = list(texts)
-    was_training = model.training
-    model.eval()
     probs = []
-    try:
+    with evaluating(model):
         for start in tqdm(range(0, len(texts), batch_size), desc="classify", **_bar(progress)):
             batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
                               max_length=max_length, return_tensors="pt").to(model.device)
             with torch.no_grad():
                 logits = model(**batch).logits.float()  # softmax in fp32 even if the model runs in bf16
             probs.append(torch.softmax(logits, dim=-1).cpu().numpy())
-    finally:
-        model.train(was_training)
     probabilities = np.concatenate(probs) if probs else np.zeros((0, model.config.num_labels))
     return probabilities.argmax(axis=1), probabilities

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..models import evaluating
 from ..generation import _bar  # the one tqdm switch of the course's batched loops
 
 
@@ -43,12 +44,8 @@ def perplexity(model, tokenizer, texts, batch_size: int = 8, max_length: int = 2
         raise ConfigError("no texts to score — pass at least one held-out text")
     if tokenizer.pad_token_id is None:
         raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
-    old_side = tokenizer.padding_side
-    was_training = model.training
-    model.eval()
-    tokenizer.padding_side = "right"
     total_nll, total_tokens = 0.0, 0
-    try:
+    with evaluating(model, tokenizer, padding_side="right"):
         for start in tqdm(range(0, len(texts), batch_size), desc="perplexity", **_bar(progress)):
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               truncation=True, max_length=max_length).to(model.device)
@@ -61,9 +58,6 @@ def perplexity(model, tokenizer, texts, batch_size: int = 8, max_length: int = 2
             losses = torch.nn.functional.cross_entropy(shift_logits.transpose(1, 2), targets, reduction="none")
             total_nll += float(losses[mask].sum())
             total_tokens += int(mask.sum())
-    finally:
-        tokenizer.padding_side = old_side
-        model.train(was_training)
     if total_tokens == 0:
         raise ConfigError("every text is a single token, so nothing is predicted — pass longer held-out texts")
     nll = total_nll / total_tokens

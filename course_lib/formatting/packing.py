@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..models import evaluating
 from .labels import IGNORE_INDEX
 
 
@@ -124,23 +125,18 @@ def packed_vs_separate(model, features: list[dict], pad_token_id: int) -> float:
     labels = batch.pop("labels")[0]
     device = next(model.parameters()).device
     batch = {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            packed_logits = model(**batch).logits[0]
-            worst, start = 0.0, 0
-            # pack_examples sorts longest first; map every segment back to its feature by content.
-            for n in rows[0]["seq_lens"]:
-                segment = batch["input_ids"][0, start:start + n].tolist()
-                feature = next(f for f in features if list(f["input_ids"]) == segment)
-                alone = model(input_ids=torch.tensor([segment], device=device), use_cache=False).logits[0]
-                diff = (per_token_losses(packed_logits[start:start + n], labels[start:start + n])
-                        - per_token_losses(alone, [IGNORE_INDEX] + list(feature["labels"][1:]))).abs().max()
-                worst = max(worst, float(diff))
-                start += n
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        packed_logits = model(**batch).logits[0]
+        worst, start = 0.0, 0
+        # pack_examples sorts longest first; map every segment back to its feature by content.
+        for n in rows[0]["seq_lens"]:
+            segment = batch["input_ids"][0, start:start + n].tolist()
+            feature = next(f for f in features if list(f["input_ids"]) == segment)
+            alone = model(input_ids=torch.tensor([segment], device=device), use_cache=False).logits[0]
+            diff = (per_token_losses(packed_logits[start:start + n], labels[start:start + n])
+                    - per_token_losses(alone, [IGNORE_INDEX] + list(feature["labels"][1:]))).abs().max()
+            worst = max(worst, float(diff))
+            start += n
     return worst
 
 
