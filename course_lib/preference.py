@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, DataError
-from .evaluation import value_match
+from .evaluation import answer_logits, answer_token_losses, value_match
 from .files import write_text_atomic
-from .models import evaluating
 from .retrieval import check_grounding, stated_values
 
 PREFERENCE_FIELDS = ("prompt", "chosen", "rejected")
@@ -207,45 +206,15 @@ def read_preferences(path) -> list[dict]:
 # A tuned model against its reference: implicit rewards and KL, the reference being the adapter switched off
 # ----------------------------------------------------------------------------------------------------------------
 
-def _answer_logits(model, tokenizer, records: list[dict], max_len: int, system: str | None, batch_size: int,
-                   reference: bool):
-    """Yield ``(logits, labels)`` per batch of ``records`` (instruction/output), tokenized as for training:
-    logits ``(batch, L, vocab)`` in fp32, labels ``(batch, L)`` with -100 off the answer. ``reference``: with the
-    peft adapter disabled (the model the adapter started from; no second copy in memory)."""
-    import contextlib
-
-    import torch
-
-    from . import formatting
-
-    if not hasattr(model, "disable_adapter"):
-        raise ConfigError("the model has no adapter to switch off — pass the PeftModel that train.train_dpo returns")
-    features, report = formatting.tokenize_dataset(records, tokenizer, max_len, system)
-    if len(features) != len(records):  # a dropped row would pair one record's score with another's
-        raise ConfigError(f"only {len(features)} of {len(records)} records could be scored ({report}) — give "
-                          "every record a non-empty answer, and a max_len that holds its prompt")
-    collate = formatting.CausalCollator(tokenizer.pad_token_id)
-    with evaluating(model):
-        for start in range(0, len(features), batch_size):
-            batch = {k: v.to(model.device) for k, v in collate(features[start:start + batch_size]).items()}
-            with torch.no_grad(), (model.disable_adapter() if reference else contextlib.nullcontext()):
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            yield logits.float(), batch["labels"]
-
-
 def answer_logprobs(model, tokenizer, records, max_len: int = SCORE_MAX_LEN, system: str | None = None,
                     batch_size: int = 8, reference: bool = False) -> list[float]:
-    """Log-probability (nats, summed over the answer's tokens and its EOS) of each record's ``output``."""
-    import torch
+    """Log-probability (nats, summed over the answer's tokens and its EOS) of each record's ``output``.
 
-    totals = []
-    for logits, labels in _answer_logits(model, tokenizer, list(records), max_len, system, batch_size, reference):
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        targets = labels[:, 1:]
-        scored = targets != -100
-        picked = logp.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        totals.extend((picked * scored).sum(dim=1).tolist())
-    return totals
+    ``reference``: with the adapter switched off. Every record must fit ``max_len`` (else one sentence says so).
+    """
+    losses = answer_token_losses(model, tokenizer, list(records), max_len, system, batch_size,
+                                 adapter_off=reference, every_record=True)
+    return [-nll for nll, _ in losses]
 
 
 def reward_margins(model, tokenizer, pairs, beta: float, max_len: int = SCORE_MAX_LEN,
@@ -272,8 +241,9 @@ def kl_from_reference(model, tokenizer, records, max_len: int = SCORE_MAX_LEN, s
 
     records = list(records)
     total, count = 0.0, 0
-    policy_batches = _answer_logits(model, tokenizer, records, max_len, system, batch_size, reference=False)
-    ref_batches = _answer_logits(model, tokenizer, records, max_len, system, batch_size, reference=True)
+    policy_batches = answer_logits(model, tokenizer, records, max_len, system, batch_size, every_record=True)
+    ref_batches = answer_logits(model, tokenizer, records, max_len, system, batch_size, adapter_off=True,
+                                every_record=True)
     for (policy, labels), (ref, _) in zip(policy_batches, ref_batches):
         scored = labels[:, 1:] != -100
         logp, logq = torch.log_softmax(policy[:, :-1], -1), torch.log_softmax(ref[:, :-1], -1)

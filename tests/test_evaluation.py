@@ -242,3 +242,38 @@ def test_cli_evaluate_zero_shot_writes_results(tmp_path):
     assert result["name"] == "zero-shot" and result["metrics"]["n"] == 2
     assert len(result["examples"]) == 2 and "keyword_match" in result["metrics"]
     assert (tmp_path / "out" / "comparison.csv").read_text().startswith("model,")
+
+
+def test_answer_token_losses_match_the_models_own_loss_and_skip_nothing_that_fits(smol):
+    import torch
+
+    from course_lib import formatting
+
+    model, tokenizer = smol
+    records = [{"instruction": "How long does shipping take?", "output": "Two business days."},
+               {"instruction": "Can I get a refund?", "output": "Yes, within 30 days of purchase, to the card."}]
+    losses = ev.answer_token_losses(model, tokenizer, records, max_len=128, batch_size=2)
+    assert len(losses) == 2
+    features, _ = formatting.tokenize_dataset(records, tokenizer, 128, None)
+    for (nll, tokens), feature in zip(losses, features):
+        labels = torch.tensor([feature["labels"]])
+        with torch.no_grad():  # the model's own loss: mean cross-entropy over the shifted labelled positions
+            own = model(input_ids=torch.tensor([feature["input_ids"]]), labels=labels).loss
+        assert tokens == int((labels[0, 1:] != -100).sum())
+        assert nll / tokens == pytest.approx(float(own), abs=1e-4)
+    # batch size changes nothing: pads carry no label
+    one_by_one = ev.answer_token_losses(model, tokenizer, records, max_len=128, batch_size=1)
+    assert [t for _, t in one_by_one] == [t for _, t in losses]
+    assert [n for n, _ in one_by_one] == pytest.approx([n for n, _ in losses], abs=1e-3)
+
+
+def test_answer_token_losses_refuse_a_record_that_does_not_fit_when_every_record_counts(smol):
+    from course_lib.errors import ConfigError
+
+    model, tokenizer = smol
+    records = [{"instruction": "word " * 200, "output": "ok"}, {"instruction": "Hi?", "output": "Hello."}]
+    assert len(ev.answer_token_losses(model, tokenizer, records, max_len=96)) == 1  # as training: left out
+    with pytest.raises(ConfigError, match="only 1 of 2 records"):
+        ev.answer_token_losses(model, tokenizer, records, max_len=96, every_record=True)
+    with pytest.raises(ConfigError, match="no adapter"):
+        ev.answer_token_losses(model, tokenizer, records[1:], max_len=96, adapter_off=True)

@@ -28,6 +28,7 @@ One concern per module; every name is used as ``course_lib.evaluation.<name>``, 
 * ``text_metrics``: :func:`exact_match`, :func:`keyword_match`, :func:`rouge_l`, :func:`bleu`, :func:`chrf`,
   :func:`sentence_scores`, :func:`generation_metrics`, :func:`worst_examples`
 * ``language_model``: :func:`perplexity`, :class:`Perplexity`
+* ``answer_loss``: :func:`answer_token_losses`, the one answer-token NLL (07, 08)
 * ``results``: :class:`EvalResult`, :func:`comparison_table`, :func:`save_results`
 * ``generation_eval``: :func:`evaluate_generation`
 * ``facts``: :func:`value_match`, :func:`fact_answer_table`, :func:`fact_summary`, :func:`accuracy_by_kind`
@@ -42,6 +43,7 @@ from .classification import (classification_metrics, confusion_table, misclassif
                              per_class_table, predict_classes)
 from .facts import accuracy_by_kind, fact_answer_table, fact_summary, value_match
 from .generation_eval import evaluate_generation
+from .answer_loss import answer_logits, answer_token_losses
 from .language_model import Perplexity, perplexity
 from .results import EvalResult, comparison_table, save_results
 # Private: the length check, which course_lib.triage imports as evaluation._check_same_length.
@@ -51,7 +53,7 @@ from .text_metrics import (bleu, chrf, exact_match, generation_metrics, keyword_
 
 __all__ = [
     "EvalResult", "Perplexity",
-    "accuracy_by_kind", "bleu", "chrf", "classification_metrics", "comparison_table", "confusion_table",
+    "accuracy_by_kind", "answer_logits", "answer_token_losses", "bleu", "chrf", "classification_metrics", "comparison_table", "confusion_table",
     "evaluate_generation", "exact_match", "fact_answer_table", "fact_summary", "generate_answers",
     "generation_metrics", "history_table", "keyword_match", "misclassified", "normalize_text", "per_class_errors",
     "per_class_table", "perplexity", "predict_classes", "rouge_l", "save_results", "sentence_scores", "value_match",
