@@ -121,6 +121,37 @@ def test_published_configs_reproduce_their_parameter_counts():
         model_choice.published("GPT-5")
 
 
+def test_published_rows_load_from_package_data_as_the_old_table():
+    # The rows were Python code before they moved to published_models.json; these are the objects that code built
+    # (its count, its order, and every field of five rows, defaults included).
+    from course_lib.model_choice import PublishedModel
+
+    rows = model_choice.PUBLISHED
+    assert isinstance(rows, tuple) and len(rows) == 22 and all(type(m) is PublishedModel for m in rows)
+    assert rows is model_choice.load_published()  # read once
+    assert [m.name for m in rows] == [
+        "GPT-2 small", "GPT-2 medium", "GPT-2 large", "GPT-2 XL", "T5-small", "T5-base", "T5-large", "T5-3B",
+        "T5-11B", "BERT-base", "BERT-large", "all-MiniLM-L6-v2", "Llama 2 7B", "Llama 2 13B", "Llama 2 70B",
+        "Llama 3 8B", "Llama 3 70B", "Llama 3.1 405B", "SmolLM2-135M", "SmolLM2-360M", "SmolLM2-1.7B",
+        "Gemma 3 270M"]
+    assert rows[0] == PublishedModel("GPT-2 small", "GPT-2", "decoder", 124_000_000, 12, 768, 3072, 12, 12, 50257,
+                                     1024, True, False, "text generation; a classic baseline")
+    assert rows[7] == PublishedModel("T5-3B", "T5", "encoder-decoder", 2_800_000_000, 24, 1024, 16384, 32, 32, 32128,
+                                     512, True, False, "text-to-text: summarise, translate, extract", head_dim=128)
+    assert rows[11] == PublishedModel("all-MiniLM-L6-v2", "BERT", "encoder", 22_700_000, 6, 384, 1536, 12, 12, 30522,
+                                      512, True, False, "sentence embeddings, retrieval, small classifiers",
+                                      in_course=True)
+    assert rows[17] == PublishedModel("Llama 3.1 405B", "Llama 3", "decoder", 405_000_000_000, 126, 16384, 53248,
+                                      128, 8, 128256, 131072, False, True, "chat and instruction following")
+    assert rows[21] == PublishedModel("Gemma 3 270M", "Gemma 3", "decoder", 268_098_176, 18, 640, 2048, 4, 1, 262144,
+                                      32768, True, True, "small base model for task-specific tuning", head_dim=256,
+                                      in_course=True)
+    assert [m.name for m in rows if m.in_course] == ["all-MiniLM-L6-v2", "SmolLM2-135M", "Gemma 3 270M"]
+    assert [m.name for m in rows if m.head_dim is not None] == ["T5-3B", "T5-11B", "Gemma 3 270M"]
+    assert all(type(m.params) is int and type(m.tied) is bool and type(m.gated) is bool for m in rows)
+    assert sum(m.params for m in rows) == 592_979_313_184  # the old table's parameter counts, summed
+
+
 def test_family_table_arithmetic():
     models = [model_choice.published(n) for n in ("GPT-2 small", "SmolLM2-135M", "Llama 2 70B")]
     table = model_choice.family_table(models)
@@ -197,7 +228,7 @@ def test_optional_chunks_are_reassembled_and_checked(monkeypatch, tmp_path):
         (folders[module] / "data" / name).write_bytes(data)
     digest = hashlib.sha256(b"".join(pieces.values())).hexdigest()
     (folders["toy_main"] / "data" / "SHA256SUMS").write_text(f"{digest}  toy.gguf\n")
-    monkeypatch.setattr(model_choice, "_located", lambda module: folders.get(module))
+    monkeypatch.setattr("course_lib.model_choice.optional._located", lambda module: folders.get(module))
     assert model_choice.optional_available(spec)
     out = model_choice._assemble(spec, tmp_path / "toy.gguf")
     assert out.read_bytes() == b"GGUF-first-half|second-half"
