@@ -1,31 +1,22 @@
 """``python -m course_lib <command>``: the course's tools for a terminal or a scheduled job.
 
-Each command's arguments are declared here; its work lives in the module of its concern and is imported only
-when the command runs, so ``--help`` and the light commands start fast. A command that joins several layers
-(``evaluate``: evaluation's harness on train's saved models) has its handler here, at the top. Any :class:`CourseError` is printed as
-one line, ``error: ...``, and the exit status is 2; nothing half-written is left behind by the handlers.
+Each command's arguments are declared here; its work lives in the module of its concern. The command's handler
+is a small function here that imports that module inside it and calls it (``_check_data`` calls
+:func:`course_lib.data.run_check_data`): the module is imported only when the command runs, so ``--help`` and the
+light commands start fast, and a renamed function fails loudly (``tests/test_cli.py`` resolves every handler).
+A command that joins several layers (``evaluate``: evaluation's harness on train's saved models) has its handler
+here, at the top. Any :class:`CourseError` is printed as one line, ``error: ...``, and the exit status is 2;
+nothing half-written is left behind by the handlers.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 from .errors import ConfigError, CourseError
 from .runtime import DEFAULT_DECODER
-
-
-def _handler(target: str):
-    """Lazy ``"module:function"`` reference, resolved when the command runs."""
-
-    def run(args):
-        module_name, func_name = target.split(":")
-        module = importlib.import_module(f"course_lib.{module_name}")
-        return getattr(module, func_name)(args)
-
-    return run
 
 
 _DATA_FORMATS = "CSV, TSV, JSON, JSONL or Parquet"
@@ -42,12 +33,12 @@ def _add_map_option(p, fields: str = "instruction, input, output") -> None:
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="show the profile table, the chosen profile and which models are installed")
     p.add_argument("--profile", default="auto", help="profile to resolve (default: auto)")
-    p.set_defaults(func=_handler("cli:run_info"))
+    p.set_defaults(func=run_info)
 
 
 def _add_prepare_models(sub) -> None:
     p = sub.add_parser("prepare-models", help="convert the packaged GGUF model into the cache once (~30 s)")
-    p.set_defaults(func=_handler("cli:run_prepare_models"))
+    p.set_defaults(func=run_prepare_models)
 
 
 def _add_run_course(sub) -> None:
@@ -56,7 +47,7 @@ def _add_run_course(sub) -> None:
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these strings")
     p.add_argument("--keep", action="store_true",
                    help="when every notebook passes, keep the summary and the claims in docs/ (make test-claims)")
-    p.set_defaults(func=_handler("cli:run_run_course"))
+    p.set_defaults(func=run_run_course)
 
 
 def run_run_course(args) -> int:
@@ -118,7 +109,14 @@ def _add_train(sub) -> None:
     p.add_argument("--block-share", dest="lora_block_share", type=float, help="share of the blocks, from the top, that get LoRA adapters "
                    "(1 = every block; default: the profile's)")
     p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
-    p.set_defaults(func=_handler("train:run_train"))
+    p.set_defaults(func=_train)
+
+
+def _train(args) -> int:
+    """``train``: :func:`course_lib.train.run_train`."""
+    from . import train
+
+    return train.run_train(args)
 
 
 def _add_retrain(sub) -> None:
@@ -143,7 +141,14 @@ def _add_retrain(sub) -> None:
     p.add_argument("--known-pii", metavar="FILE", help="values that must not reach the training set: a raw export's "
                    "manifest (JSON with pii_values) or a text file, one value a line")
     p.add_argument("--quiet", action="store_true", help="no per-log progress lines")
-    p.set_defaults(func=_handler("continual:run_retrain"))
+    p.set_defaults(func=_retrain)
+
+
+def _retrain(args) -> int:
+    """``retrain``: :func:`course_lib.continual.run_retrain`."""
+    from . import continual
+
+    return continual.run_retrain(args)
 
 
 # Each entry adds one sub-command. Commands of later lessons add their own ``_add_*`` function here.
@@ -155,7 +160,14 @@ def _add_check_data(sub) -> None:
                    help="which course fields to map: instruction/input/output, text/label, or text")
     _add_map_option(p, "instruction, input, output, text or label, by --task")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.set_defaults(func=_handler("data:run_check_data"))
+    p.set_defaults(func=_check_data)
+
+
+def _check_data(args) -> int:
+    """``check-data``: :func:`course_lib.data.run_check_data`."""
+    from . import data
+
+    return data.run_check_data(args)
 
 
 def _add_evaluate(sub) -> None:
@@ -174,7 +186,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--system-prompt", help="system message, the same one the models were trained with")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_handler("cli:run_evaluate"))
+    p.set_defaults(func=run_evaluate)
 
 
 def _model_label(folder: Path) -> str:
@@ -247,7 +259,14 @@ def _add_fit(sub) -> None:
     p.add_argument("--targets", help="LoRA target modules, comma-separated, e.g. q_proj,v_proj (default: every "
                    "linear layer of a block, as `train` uses)")
     p.add_argument("--measure", action="store_true", help="also train a few real steps here and measure the peak")
-    p.set_defaults(func=_handler("fit:run_fit"))
+    p.set_defaults(func=_fit)
+
+
+def _fit(args) -> int:
+    """``fit``: :func:`course_lib.fit.run_fit`."""
+    from . import fit
+
+    return fit.run_fit(args)
 
 
 _COMMANDS = [_add_fit, _add_check_data, _add_info, _add_prepare_models, _add_run_course, _add_train, _add_retrain,

@@ -215,6 +215,44 @@ def test_clean_support_data_has_no_duplicates_or_pii():
     assert result.report.rows_kept == result.report.rows_read
 
 
+# ---------------------------------------------------------------------------------------------- drop reasons
+def test_drop_reasons_are_their_strings():
+    """Every reason prepare() can give is a DropReason that reads, hashes, prints and serialises as its string."""
+    for task, (required, _) in data.TASKS.items():
+        for fld in required:
+            assert data.DropReason.empty(fld) == f"empty_{fld}", task
+    assert data.DropReason.duplicate("exact") is data.DropReason.EXACT_DUPLICATE
+    assert data.DropReason.duplicate("near") is data.DropReason.NEAR_DUPLICATE
+    assert {r for r in data.DropReason if r.is_duplicate} == {"exact_duplicate", "near_duplicate"}
+    off = data.DropReason.OFF_TOPIC
+    assert {off: 3}["off_topic"] == 3 and {"off_topic": 3}[off] == 3
+    assert (str(off), f"{off}", f"{off:>10}", repr(off)) == ("off_topic", "off_topic", " off_topic", "'off_topic'")
+    assert str({off: 3}) == "{'off_topic': 3}" and str([(5, off, None)]) == "[(5, 'off_topic', None)]"
+    assert json.dumps({off: [off]}) == '{"off_topic": ["off_topic"]}'
+
+
+def test_prepare_reports_drop_reasons(tmp_path):
+    """The reasons in removed and in the report are DropReasons; the text, the JSON and a pandas table show the
+    plain strings."""
+    import pandas as pd
+
+    path = tmp_path / "a.jsonl"
+    rows = [{"instruction": "How do I sync?", "output": "Open Settings."}, {"instruction": "Hi?", "output": ""},
+            {"instruction": "How do I sync?", "output": "Open Settings."},
+            {"instruction": "Can I export my notes?", "output": "Yes: File > Export."}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = data.prepare(path, "instruction")
+    assert [(row, reason) for row, reason, _ in result.removed] == [(2, "empty_output"), (3, "exact_duplicate")]
+    assert all(isinstance(reason, data.DropReason) for _, reason, _ in result.removed)
+    assert [reason.is_duplicate for _, reason, _ in result.removed] == [False, True]
+    assert result.report.dropped == {"empty_output": 1, "exact_duplicate": 1}
+    assert "dropped:         empty_output 1, exact_duplicate 1" in result.report.to_text()
+    assert json.loads(json.dumps(result.report.to_dict()))["dropped"] == {"empty_output": 1, "exact_duplicate": 1}
+    removed = pd.DataFrame(result.removed, columns=["row", "reason", "detail"])
+    assert removed.groupby("reason").size().to_dict() == {"empty_output": 1, "exact_duplicate": 1}
+    assert "empty_output" in removed.to_string() and "DropReason" not in removed.to_string()
+
+
 def test_raw_export_pipeline_finds_every_planted_problem():
     manifest = json.loads((SUPPORT / "raw_export_manifest.json").read_text())
     kb = [d["text"] for d in _jsonl("knowledge_base.jsonl")]

@@ -37,7 +37,7 @@ One concern per module; every name is used as ``course_lib.continual.<name>``, r
 * ``old_data``: the old data's sources and its split into replay pool and old test set
 * ``pipeline``: :func:`retrain` (one function per step), :func:`run_retrain` (the command line)
 
-``python -m course_lib retrain`` finds its handler as ``continual:run_retrain``. :func:`retrain` trains through
+``python -m course_lib retrain``'s handler (``course_lib.cli._retrain``) calls ``continual.run_retrain``. :func:`retrain` trains through
 ``course_lib.train`` (``train.train``, ``train.split_records``), so a test that replaces them patches them there.
 """
 

@@ -27,7 +27,7 @@ One concern per module; every name is used as ``course_lib.data.<name>``, re-exp
 * ``topic``: :func:`off_topic_mask`, :func:`content_words`
 * ``stats``: :func:`token_lengths`, :func:`length_function`, :func:`length_stats`, :func:`padding_waste`,
   :func:`label_balance`, :func:`default_tokenizer`
-* ``report``: :class:`QualityReport`
+* ``report``: :class:`QualityReport`, :class:`DropReason` (why a row was dropped)
 * ``pipeline``: :class:`PrepConfig`, :func:`prepare` (one function per step), :class:`PrepResult`
 * ``split``: :func:`stratified_split`, :func:`find_leakage`
 * ``check``: :func:`run_check_data`, the ``check-data`` command (``course_lib.cli`` finds it here)
@@ -47,7 +47,7 @@ from .dedup import Duplicate, _signatures, find_duplicates, normalize_for_match
 from .load import SUPPORTED_FORMATS, Table, load_jsonl, load_table, save_jsonl
 from .pii import PII_PATTERNS, PII_TOKENS, find_pii, luhn_valid, redact_pii
 from .pipeline import PrepConfig, PrepResult, prepare
-from .report import QualityReport
+from .report import DropReason, QualityReport
 from .schema import COMMON_NAMES, MAX_FIELD_CHARS, TASKS, example_text, parse_mapping, resolve_columns
 from .split import find_leakage, stratified_split
 from .stats import (Balance, default_tokenizer, label_balance, length_function, length_stats, padding_waste,
@@ -56,7 +56,7 @@ from .topic import STOPWORDS, content_words, off_topic_mask
 
 __all__ = [
     "COMMON_NAMES", "MAX_FIELD_CHARS", "PII_PATTERNS", "PII_TOKENS", "STOPWORDS", "SUPPORTED_FORMATS", "TASKS",
-    "Balance", "CleanConfig", "Duplicate", "PrepConfig", "PrepResult", "QualityReport", "Table",
+    "Balance", "CleanConfig", "DropReason", "Duplicate", "PrepConfig", "PrepResult", "QualityReport", "Table",
     "clean_text", "content_words", "default_tokenizer", "example_text", "find_duplicates", "find_leakage",
     "find_pii", "label_balance", "length_function", "length_stats", "load_jsonl", "load_table", "luhn_valid",
     "normalize_for_match", "off_topic_mask", "padding_waste", "parse_mapping", "prepare", "redact_pii",

@@ -1,6 +1,6 @@
 """``python -m course_lib check-data``: the quality report of one file, printed; nothing is written.
 
-The command line (:mod:`course_lib.cli`) finds the handler as ``data:run_check_data``, through the package face.
+The command line's handler (``course_lib.cli._check_data``) imports :mod:`course_lib.data` and calls it there.
 The same pipeline as notebook 01 (:func:`~course_lib.data.prepare`), with the course tokenizer when it is cached.
 """
 
@@ -30,7 +30,7 @@ def run_check_data(args) -> int:
         # a duplicate whose original sits in another split is leakage; deduplication already removed it
         split_of = {row: str(rec.get(split_col)) for row, rec in zip(table.rows, table.records)}
         report.leakage = sum(1 for row, reason, of in result.removed
-                             if reason.endswith("_duplicate") and split_of[row] != split_of[of])
+                             if reason.is_duplicate and split_of[row] != split_of[of])
         if report.leakage:
             report.warnings.append(f"{report.leakage} duplicates crossed splits (leakage); they were removed "
                                    "here, remove them from your split files too")

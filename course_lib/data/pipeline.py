@@ -18,7 +18,7 @@ from .clean import CleanConfig, clean_text
 from .dedup import find_duplicates
 from .load import Table, load_table
 from .pii import PII_TOKENS, redact_pii
-from .report import QualityReport
+from .report import DropReason, QualityReport
 from .schema import TASKS, _check_labels, _value, example_text, resolve_columns
 from .stats import length_stats, token_lengths
 from .topic import off_topic_mask
@@ -61,7 +61,8 @@ class PrepResult:
 
     Attributes:
         rows: kept examples as dicts of course fields (+ ``row``: line in the source file, + keep_columns).
-        removed: ``(row, reason, detail)`` for every dropped record (detail: e.g. the row it duplicates).
+        removed: ``(row, reason, detail)`` for every dropped record (reason: a :class:`DropReason`; detail: e.g.
+            the row it duplicates).
         report: the :class:`QualityReport`.
     """
 
@@ -78,7 +79,7 @@ class _Drops:
     removed: list = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)
 
-    def add(self, row: int, reason: str, detail=None) -> None:
+    def add(self, row: int, reason: DropReason, detail=None) -> None:
         self.dropped[reason] += 1
         self.removed.append((row, reason, detail))
 
@@ -143,7 +144,7 @@ def _validate_and_clean(table: Table, cols: dict, required: tuple, cfg: PrepConf
                                 "fill it in or delete the row (or run without strict to drop such rows)",
                                 row=line, column=cols[empty_field])
             counts.empties[empty_field] += 1
-            drops.add(line, f"empty_{empty_field}")
+            drops.add(line, DropReason.empty(empty_field))
             continue
         rows.append(out)
     return rows, counts
@@ -174,7 +175,7 @@ def _drop_off_topic(rows: list, task: str, reference: list, drops: _Drops) -> li
     kept = []
     for r, off in zip(rows, mask):
         if off:
-            drops.add(r["row"], "off_topic")
+            drops.add(r["row"], DropReason.OFF_TOPIC)
         else:
             kept.append(r)
     return kept
@@ -188,7 +189,7 @@ def _drop_duplicates(rows: list, task: str, threshold: float, path: str, drops: 
     dups = find_duplicates(texts, threshold)
     gone = {d.index for d in dups}
     for d in dups:
-        drops.add(rows[d.index]["row"], f"{d.kind}_duplicate", rows[d.of]["row"])
+        drops.add(rows[d.index]["row"], DropReason.duplicate(d.kind), rows[d.of]["row"])
     report.duplicates_removed = len(dups)
     n_before = len(rows)
     rows = [r for i, r in enumerate(rows) if i not in gone]
@@ -217,7 +218,7 @@ def _count_tokens(rows: list, task: str, cfg: PrepConfig, drops: _Drops, report:
         kept, kept_len = [], []
         for r, n in zip(rows, lengths):
             if n > cfg.max_tokens:
-                drops.add(r["row"], "too_long", n)
+                drops.add(r["row"], DropReason.TOO_LONG, n)
             else:
                 kept.append(r)
                 kept_len.append(n)

@@ -1,4 +1,5 @@
-"""The quality report: what :func:`~course_lib.data.prepare` did to a file, as a dict or as text.
+"""The quality report: what :func:`~course_lib.data.prepare` did to a file, as a dict or as text, and
+:class:`DropReason`, why it dropped a row.
 
 Taught in notebook 01; ``python -m course_lib check-data`` prints it (``--json``: :meth:`QualityReport.to_dict`).
 """
@@ -6,8 +7,50 @@ Taught in notebook 01; ``python -m course_lib check-data`` prints it (``--json``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 
 from .stats import label_balance
+
+
+class DropReason(str, Enum):
+    """Why :func:`~course_lib.data.prepare` dropped a row: the keys of ``QualityReport.dropped`` and the reason of
+    each ``(row, reason, detail)`` in ``PrepResult.removed``.
+
+    A member is its string (``DropReason.OFF_TOPIC == "off_topic"``, the same hash), so a dict keyed by reasons
+    answers to the plain strings, ``json.dumps`` writes the string, and printing one (alone, in a dict or a
+    pandas table) shows what it showed before the enum: ``off_topic``, ``{'off_topic': 3}``.
+    """
+
+    EMPTY_INSTRUCTION = "empty_instruction"
+    EMPTY_OUTPUT = "empty_output"
+    EMPTY_TEXT = "empty_text"
+    EMPTY_LABEL = "empty_label"
+    OFF_TOPIC = "off_topic"
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    TOO_LONG = "too_long"
+
+    @classmethod
+    def empty(cls, fld: str) -> DropReason:
+        """The reason for a row whose required course field ``fld`` is empty (``empty_output``)."""
+        return cls(f"empty_{fld}")
+
+    @classmethod
+    def duplicate(cls, kind: str) -> DropReason:
+        """The reason for a :class:`~course_lib.data.Duplicate` of ``kind`` ``"exact"`` or ``"near"``."""
+        return cls(f"{kind}_duplicate")
+
+    @property
+    def is_duplicate(self) -> bool:
+        """An exact or a near duplicate of a row that was kept (``detail`` is that row)."""
+        return self in (DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE)
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        # the plain string's repr, so a printed report.dropped or removed row reads as it did before the enum
+        return repr(self.value)
 
 
 @dataclass
@@ -17,8 +60,8 @@ class QualityReport:
     Attributes:
         path, task, columns: the file, the task, and course field -> file column.
         rows_read: records in the file; rows_kept: records left after every step.
-        dropped: reason -> rows (``empty_output``, ``off_topic``, ``too_long``, ``exact_duplicate``,
-            ``near_duplicate``).
+        dropped: :class:`DropReason` -> rows (``empty_output``, ``off_topic``, ``too_long``, ``exact_duplicate``,
+            ``near_duplicate``, ...), in the order of the first drop of each.
         duplicates_removed: exact + near duplicates removed (also inside ``dropped``).
         pii_redacted: PII items replaced, all kinds; pii_by_type: per kind.
         rows_changed_by_cleaning: rows where normalisation changed at least one field.
