@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, CourseError
+from .paths import RunDir
 from .runtime import DEFAULT_DECODER
 
 
@@ -192,7 +193,7 @@ def _add_evaluate(sub) -> None:
 def _model_label(folder: Path) -> str:
     """``run/adapter`` style name for a saved model folder (the last folder alone is often just 'adapter')."""
     folder = Path(folder).resolve()
-    return f"{folder.parent.name}/{folder.name}" if folder.name in ("adapter", "model") else folder.name
+    return f"{folder.parent.name}/{folder.name}" if folder.name in (RunDir.ADAPTER, RunDir.MODEL) else folder.name
 
 
 def run_evaluate(args) -> int:
@@ -214,7 +215,7 @@ def run_evaluate(args) -> int:
     records = read_records(args.data, data.parse_mapping(args.map))  # a bad file fails here, before torch
     folders = [Path(m) for m in (args.model or [])]
     for folder in folders:
-        if not ((folder / "adapter_config.json").exists() or (folder / "config.json").exists()):
+        if not ((folder / RunDir.ADAPTER_CONFIG_FILE).exists() or (folder / RunDir.MODEL_CONFIG_FILE).exists()):
             raise ConfigError(f"{folder} is not a saved model — pass the 'adapter' or 'model' folder that "
                               "`python -m course_lib train` wrote")
     rt = runtime_mod.setup(args.profile, args.seed)

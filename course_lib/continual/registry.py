@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, DataError
 from ..files import write_json_atomic
+from ..paths import RunDir
 from ..runtime import DEFAULT_DECODER
 
 _VERSION = re.compile(r"^v(\d{3,})$")
@@ -42,8 +43,9 @@ class RunRecord:
 class RunRegistry:
     """Versioned runs under one folder: ``ROOT/v001/``, ``ROOT/v002/``, ... and ``ROOT/registry.json``.
 
-    Each version folder holds the model (``model/``: a LoRA adapter or full weights), ``metrics.json`` and
-    ``stamp.json`` (:meth:`course_lib.runtime.Runtime.write_stamp`). ``registry.json`` lists every version and
+    Each version folder is a run folder (:class:`course_lib.paths.RunDir`): the model (``adapter/``, its
+    ancestors' adapters in ``parents/``), ``metrics.json`` and ``stamp.json``
+    (:meth:`course_lib.runtime.Runtime.write_stamp`). ``registry.json`` lists every version and
     names the one in production. Writes go through a temporary file and a rename, so a crash never leaves a
     half-written registry.
     """
@@ -153,8 +155,8 @@ class RunRegistry:
 # Loading a run (a chain of LoRA adapters)
 # ----------------------------------------------------------------------------------------------------------------
 
-LINEAGE_FILE = "lineage.json"
-RUN_FILE = "run.json"
+LINEAGE_FILE = RunDir.LINEAGE_FILE  # "lineage.json" and "run.json": the names live in paths.RunDir
+RUN_FILE = RunDir.RUN_FILE
 
 
 def run_adapters(folder: str | os.PathLike) -> tuple[str, list[Path]]:
@@ -166,17 +168,17 @@ def run_adapters(folder: str | os.PathLike) -> tuple[str, list[Path]]:
     adapters (a few MB each) keeps every version folder self-contained.
     """
     folder = Path(folder)
+    run = RunDir(folder)
     if not folder.is_dir():
         raise ConfigError(f"run folder {folder} does not exist — pass the --out folder of `python -m course_lib "
                           "train` or a version folder such as runs/v001")
-    lineage = folder / LINEAGE_FILE
-    if lineage.exists():
-        info = json.loads(lineage.read_text(encoding="utf-8"))
+    if run.lineage.exists():
+        info = json.loads(run.lineage.read_text(encoding="utf-8"))
         return info["base_model"], [folder / p for p in info["adapters"]]
-    if (folder / "adapter" / "adapter_config.json").exists():
-        base_file = folder / "adapter" / "course_base_model.txt"
+    if (run.adapter / RunDir.ADAPTER_CONFIG_FILE).exists():
+        base_file = run.base_model_file
         base = base_file.read_text(encoding="utf-8").strip() if base_file.exists() else DEFAULT_DECODER
-        return base, [folder / "adapter"]
+        return base, [run.adapter]
     raise ConfigError(f"{folder} holds no LoRA adapter (adapter/adapter_config.json) — retraining starts from a LoRA "
                       "run: train one with `python -m course_lib train --method lora --out DIR`")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, ModelNotAvailable
-from ..files import replace_folder, staging_path
+from ..files import staging_path
 
 
 @dataclass(frozen=True)
@@ -88,14 +88,11 @@ def gemma_checkpoint(spec: OptionalModel = GEMMA, progress: bool = True) -> Path
     de-quantises it to fp32 and the model and tokenizer are saved; the folder is renamed into place only when
     complete, so an interrupted conversion never leaves a cache that looks usable. Later loads read the cache.
     """
-    from ..models import cache_root
+    from ..models import cache_complete, cache_root, convert_gguf
 
     target = cache_root() / "models" / spec.name
-    marker = target / "COURSE_CACHE_COMPLETE"
-    if marker.exists():
+    if cache_complete(target):
         return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     if progress:
         print(f"First use of {spec.name}: reassembling and converting {spec.gguf_file} into {target} "
               "(a few minutes, once)...")
@@ -104,15 +101,7 @@ def gemma_checkpoint(spec: OptionalModel = GEMMA, progress: bool = True) -> Path
     gguf = gguf_dir / spec.gguf_file
     if not gguf.exists():
         _assemble(spec, gguf)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=spec.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=spec.gguf_file)
-    if getattr(model, "hf_quantizer", None) is not None:
-        model.hf_quantizer.remove_quantization_config(model)
-    staging = staging_path(target)
-    model.save_pretrained(staging)
-    tokenizer.save_pretrained(staging)
-    (staging / "COURSE_CACHE_COMPLETE").write_text(f"converted from {spec.package}\n", encoding="utf-8")
-    return replace_folder(staging, target)
+    return convert_gguf(gguf_dir, spec.gguf_file, target, f"converted from {spec.package}")
 
 
 def load_gemma(spec: OptionalModel = GEMMA, runtime=None, verbose: bool = True):

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import RunDir
 from .hardware import _cpu_name, choose_precision, cuda_capability, default_threads
 from .profiles import Profile, get_profile, resolve_profile
 from .seeds import seed_everything
@@ -92,7 +93,7 @@ class Runtime:
         """Write ``stamp.json`` (plus ``extra`` keys, e.g. metrics) into ``folder``; return its path."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "stamp.json"
+        path = RunDir(folder).stamp
         path.write_text(json.dumps({**self.stamp(), **(extra or {})}, indent=2, default=str), encoding="utf-8")
         return path
 

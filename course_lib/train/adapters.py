@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..files import replace_folder, staging_path
+from ..paths import RunDir
 from ..runtime import DEFAULT_DECODER
 from .config import TrainConfig
 
@@ -134,7 +135,7 @@ def load_trained(folder, runtime=None, base: str | None = None):
         folder: the saved folder.
         runtime: moves the model to its device.
         base: registry name of the base model for an adapter (default: the one recorded by :func:`train`, else
-            ``smollm2-135m-instruct``).
+            ``runtime.DEFAULT_DECODER``).
 
     Returns:
         ``(model, tokenizer)`` in eval mode.
@@ -146,16 +147,16 @@ def load_trained(folder, runtime=None, base: str | None = None):
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder — pass the 'adapter' or 'model' folder that train() wrote")
-    if (folder / "adapter_config.json").exists():
+    if (folder / RunDir.ADAPTER_CONFIG_FILE).exists():
         from peft import PeftModel
 
         if base is None:
-            info = folder / "course_base_model.txt"
+            info = folder / RunDir.BASE_MODEL_FILE
             base = info.read_text(encoding="utf-8").strip() if info.exists() else DEFAULT_DECODER
         model, tokenizer = models.load_causal_lm(base, runtime=runtime, verbose=False)
         with quiet_peft_warning():
             model = PeftModel.from_pretrained(model, folder)
-    elif (folder / "config.json").exists():
+    elif (folder / RunDir.MODEL_CONFIG_FILE).exists():
         import torch
 
         with models.quiet_transformers_progress():

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..paths import RunDir
 
 COMPLETE_MARKER = "COURSE_CHECKPOINT_COMPLETE"
-CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_DIR = RunDir.CHECKPOINTS  # "checkpoints": the run folder's layout is paths.RunDir's
 # Settings that may differ between a crashed run and its resumption: they change what is shown and saved at the
 # end, not what is trained.
 _COSMETIC = ("live", "save_final", "eval_at_start")
@@ -25,7 +26,7 @@ def complete_checkpoints(output_dir) -> list[Path]:
     A LoRA checkpoint folder holds an adapter that :func:`course_lib.train.load_trained` loads like the final one:
     notebook 06 scores the facts at each of notebook 03's checkpoints (how fast fine-tuning learns them).
     """
-    folder = Path(output_dir) / CHECKPOINT_DIR
+    folder = RunDir(output_dir).checkpoints
     if not folder.is_dir():
         return []
     complete = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
@@ -52,7 +53,7 @@ def resume_point(out: Path, config_dict: dict, seed: int, resume: bool) -> Path 
     would mix two runs.
     """
     resume_from = latest_checkpoint(out) if resume else None
-    config_path = out / "train_config.json"
+    config_path = RunDir(out).train_config
     if resume_from is not None and config_path.exists():
         saved = json.loads(config_path.read_text(encoding="utf-8"))
         same = {k: v for k, v in saved.get("config", {}).items() if k not in _COSMETIC} == {

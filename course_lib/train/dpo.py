@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..files import write_json_atomic
+from ..paths import RunDir
 from .adapters import lora_config, quiet_peft_warning, save_trained
 from .callbacks import _callbacks_module
 from .config import DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer
@@ -218,12 +219,13 @@ def train_dpo(pairs, model, tokenizer, config: DPOTrainConfig | None = None, run
     cfg = (config or DPOTrainConfig()).resolve(rt.profile)
     pairs = preference.validate_preferences(pairs)
     out = Path(output_dir) if output_dir is not None else paths.output_dir("dpo")
+    run = RunDir(out)
     if hasattr(model, "peft_config"):
         raise ConfigError("train_dpo adds its own adapter — pass the plain model (train.merge_adapter(sft_model))")
     set_seed(rt.seed)  # the new adapter's A matrices, then the order of the pairs
     _, _, LiveCurve = _callbacks_module()
     with quiet_peft_warning():
-        trainer = DPOTrainer(model=model, ref_model=None, args=dpo_arguments(cfg, rt, out / "checkpoints"),
+        trainer = DPOTrainer(model=model, ref_model=None, args=dpo_arguments(cfg, rt, run.checkpoints),
                              train_dataset=preference_dataset(pairs, cfg.system_prompt), processing_class=tokenizer,
                              peft_config=lora_config(model, cfg.adapter_config()),
                              callbacks=[LiveCurve(cfg.live, title=title, figure=plotting.preference_curves)])
@@ -231,12 +233,12 @@ def train_dpo(pairs, model, tokenizer, config: DPOTrainConfig | None = None, run
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-    adapter_dir = save_trained(trainer.model, tokenizer, out / "adapter")
+    adapter_dir = save_trained(trainer.model, tokenizer, run.adapter)
     result = DPOResult(config=dataclasses.asdict(cfg), steps=trainer.state.global_step, seconds=seconds,
                        log_history=list(trainer.state.log_history), output_dir=out, adapter_dir=adapter_dir,
                        model=trainer.model, tokenizer=tokenizer)
-    write_json_atomic(out / "history.json", result.log_history)
-    write_json_atomic(out / "metrics.json", {"steps": result.steps, "seconds": seconds, "pairs": len(pairs),
-                                             "config": result.config})
+    write_json_atomic(run.history, result.log_history)
+    write_json_atomic(run.metrics, {"steps": result.steps, "seconds": seconds, "pairs": len(pairs),
+                                    "config": result.config})
     result.model.eval()
     return result

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import RunDir
 from .adapters import load_trained
 from .config import TrainConfig
 from .run import train
@@ -21,9 +22,9 @@ def find_saved_run(folder, method: str = "lora", profile: str | None = None) -> 
     or (with ``profile``) when it was trained in another profile: a smoke adapter (4 steps) must not stand in for
     a cpu one, nor the reverse.
     """
-    folder = Path(folder)
-    final = folder / ("adapter" if method == "lora" else "model")
-    config_file = folder / "train_config.json"
+    run = RunDir(folder)
+    final = run.final(method)
+    config_file = run.train_config
     if not final.is_dir() or not config_file.exists():
         return None
     try:
@@ -81,8 +82,9 @@ def reuse_or_train(saved_run_dir, train_records, eval_records=None, config: Trai
     final = find_saved_run(saved_run_dir, cfg.method, rt.profile.name) if reuse else None
     if final is not None:
         run_dir = final.parent
-        saved = json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))["config"]
-        metrics_file, history_file = run_dir / "metrics.json", run_dir / "history.json"
+        run = RunDir(run_dir)
+        saved = json.loads(run.train_config.read_text(encoding="utf-8"))["config"]
+        metrics_file, history_file = run.metrics, run.history
         metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.exists() else {}
         history = json.loads(history_file.read_text(encoding="utf-8")) if history_file.exists() else []
         model, tokenizer = load_trained(final, runtime=rt)

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..files import write_json_atomic
+from ..paths import RunDir
 from .adapters import folder_size_bytes, prepare_model, save_trained
 from .callbacks import _callbacks_module
-from .checkpoints import CHECKPOINT_DIR, checkpoint_step, resume_point
+from .checkpoints import checkpoint_step, resume_point
 from .config import TrainConfig, training_arguments
 from .measure import PeakMemory, Throughput
 from .records import _subsample, read_records, split_records
@@ -172,13 +173,12 @@ def _build_trainer(model, tokenizer, cfg, rt, ckpt_dir, data, callbacks, title):
 def _start_run(trainer, out: Path, cfg, rt, resume: bool, resume_from, main: bool, has_eval: bool) -> dict:
     """Prepare the run folder (main process: old checkpoints gone unless resuming, ``train_config.json``) and
     measure the eval loss before the first step; returns the metrics so far."""
-    ckpt_dir = out / CHECKPOINT_DIR
+    run = RunDir(out)
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        if not resume and ckpt_dir.exists():
-            shutil.rmtree(ckpt_dir)
-        write_json_atomic(out / "train_config.json", {"config": cfg.to_dict(), "seed": rt.seed,
-                                                      "profile": rt.profile.name})
+        if not resume and run.checkpoints.exists():
+            shutil.rmtree(run.checkpoints)
+        write_json_atomic(run.train_config, {"config": cfg.to_dict(), "seed": rt.seed, "profile": rt.profile.name})
     metrics: dict = {}
     if has_eval and resume_from is None and cfg.eval_at_start:
         metrics["eval_loss_start"] = _finite(trainer.evaluate()["eval_loss"])
@@ -224,23 +224,23 @@ def _save_final(trainer, tokenizer, out: Path, cfg, rt, main: bool) -> Path | No
     """Save the final ``adapter/`` or ``model/`` (when ``cfg.save_final``) and ``history.json``; the final folder."""
     from .. import distributed
 
+    run = RunDir(out)
     final_dir = None
     # Under FSDP2 each process holds a shard of every weight: gather them (every process takes part) for rank 0.
     gathered = distributed.full_state_dict(trainer.model) if cfg.save_final else None
     if main:
         if cfg.save_final:
-            final_dir = save_trained(trainer.model, tokenizer, out / ("adapter" if cfg.method == "lora" else "model"),
-                                     state_dict=gathered)
+            final_dir = save_trained(trainer.model, tokenizer, run.final(cfg.method), state_dict=gathered)
             if cfg.method == "lora":
-                (final_dir / "course_base_model.txt").write_text(rt.profile.decoder + "\n", encoding="utf-8")
-        write_json_atomic(out / "history.json", trainer.state.log_history)
+                (final_dir / RunDir.BASE_MODEL_FILE).write_text(rt.profile.decoder + "\n", encoding="utf-8")
+        write_json_atomic(run.history, trainer.state.log_history)
     return final_dir
 
 
 def _write_summary(result: TrainResult, rt, cfg, report, resume_from) -> None:
     """Write ``metrics.json`` and ``stamp.json`` into the run folder; sets ``result.stamp_path``."""
     out = result.output_dir
-    write_json_atomic(out / "metrics.json", result.summary())
+    write_json_atomic(RunDir(out).metrics, result.summary())
     result.stamp_path = rt.write_stamp(out, extra={"train": result.summary(), "train_config": cfg.to_dict(),
                                                    "tokenize_report": str(report),
                                                    "resumed_from": str(resume_from) if resume_from else None})
@@ -277,7 +277,7 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     if model is None or tokenizer is None:
         model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
     train_rows, eval_rows, collator, report = _features(train_records, eval_records, model, tokenizer, cfg)
-    trainer, throughput, counts = _build_trainer(model, tokenizer, cfg, rt, out / CHECKPOINT_DIR,
+    trainer, throughput, counts = _build_trainer(model, tokenizer, cfg, rt, RunDir(out).checkpoints,
                                                  (train_rows, eval_rows, collator), callbacks, title)
     main = trainer.is_world_process_zero()
     metrics = _start_run(trainer, out, cfg, rt, resume, resume_from, main, has_eval=bool(eval_rows))
@@ -323,5 +323,5 @@ def run_train(args) -> int:
         print(f"resumed from {result.resumed_from}")
     summary = result.summary()
     print(json.dumps(summary, indent=2))
-    print(f"saved: {result.final_dir}  metrics: {result.output_dir / 'metrics.json'}")
+    print(f"saved: {result.final_dir}  metrics: {RunDir(result.output_dir).metrics}")
     return 0
