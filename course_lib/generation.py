@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .formatting import chat_messages
 from .models import evaluating
 
 
@@ -38,14 +39,6 @@ class Reply:
         return self.new_tokens / self.seconds if self.seconds > 0 else 0.0
 
 
-def as_messages(prompt, system: str | None = None) -> list[dict]:
-    """A user string (or an existing message list) as chat messages, with an optional system message first."""
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
-    if system is not None:
-        messages = [{"role": "system", "content": system}, *messages]
-    return messages
-
-
 def chat(model, tokenizer, prompt, max_new_tokens: int = 64, temperature: float = 0.0, top_p: float = 1.0,
          system: str | None = None, seed: int | None = None) -> Reply:
     """Generate one answer to ``prompt`` (a string or a list of chat messages).
@@ -55,7 +48,7 @@ def chat(model, tokenizer, prompt, max_new_tokens: int = 64, temperature: float 
     """
     import torch
 
-    inputs = tokenizer.apply_chat_template(as_messages(prompt, system), add_generation_prompt=True,
+    inputs = tokenizer.apply_chat_template(chat_messages(prompt, system), add_generation_prompt=True,
                                            return_tensors="pt", return_dict=True).to(model.device)
     sampling = {"do_sample": False} if temperature <= 0 else {
         "do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
@@ -84,7 +77,7 @@ def next_token_distribution(model, tokenizer, prompt, temperature: float = 1.0, 
     import pandas as pd
     import torch
 
-    inputs = tokenizer.apply_chat_template(as_messages(prompt, system), add_generation_prompt=True,
+    inputs = tokenizer.apply_chat_template(chat_messages(prompt, system), add_generation_prompt=True,
                                            return_tensors="pt", return_dict=True).to(model.device)
     with torch.no_grad():
         logits = model(**inputs).logits[0, -1].float()
@@ -106,20 +99,6 @@ def _bar(progress: bool) -> dict:
     """tqdm keyword arguments: off when ``progress`` is False; otherwise tqdm's own default, which honours
     ``TQDM_DISABLE=1`` (an explicit ``disable=False`` would override that environment variable)."""
     return {} if progress else {"disable": True}
-
-
-def _as_messages(item, system: str | None) -> list[dict]:
-    """One prompt of a batch as chat messages; unlike :func:`as_messages`, anything else is refused by name."""
-    if isinstance(item, str):
-        messages = [{"role": "user", "content": item}]
-    elif isinstance(item, (list, tuple)) and all(isinstance(m, dict) and "role" in m for m in item):
-        messages = list(item)
-    else:
-        raise ConfigError("each prompt must be a string or a list of {'role', 'content'} messages — got "
-                          f"{type(item).__name__}")
-    if system is not None and messages[0]["role"] != "system":
-        messages = [{"role": "system", "content": system}, *messages]
-    return messages
 
 
 def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
@@ -159,7 +138,7 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
 
     items = list(prompts_or_messages)
     if chat_template:
-        texts = [tokenizer.apply_chat_template(_as_messages(item, system), add_generation_prompt=True,
+        texts = [tokenizer.apply_chat_template(chat_messages(item, system), add_generation_prompt=True,
                                                tokenize=False) for item in items]
     else:
         texts = [str(item) for item in items]

@@ -204,10 +204,13 @@ def test_evaluate_generation_result(smol):
 
 
 def test_bad_prompt_type():
-    from course_lib import generation  # batched generation's prompt check lives there
+    from course_lib import formatting  # the one message builder, used by batched generation
 
     with pytest.raises(ConfigError, match="each prompt must be"):
-        generation._as_messages(42, None)
+        formatting.chat_messages(42, None)
+    assert formatting.chat_messages("hi", "be brief")[0] == {"role": "system", "content": "be brief"}
+    already = [{"role": "system", "content": "own"}, {"role": "user", "content": "hi"}]
+    assert formatting.chat_messages(already, "be brief") == already  # never a second system message
 
 
 def _cli(*argv):

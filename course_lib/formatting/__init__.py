@@ -39,7 +39,7 @@ from .collate import CausalCollator, count_tokens
 from .labels import (IGNORE_INDEX, ExampleTooLong, TokenizeReport, check_feature, tokenize_dataset,
                      tokenize_example)
 from .mask_view import MaskView, show_mask
-from .messages import few_shot_messages, to_messages, user_text
+from .messages import chat_messages, few_shot_messages, to_messages, user_text
 from .packing import (PackedCollator, pack_examples, packed_vs_separate, packing_efficiency, per_token_losses,
                       verify_packing)
 from .trl_rows import prompt_completion, prompt_completion_columns

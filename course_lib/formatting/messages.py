@@ -1,4 +1,4 @@
-"""Records -> chat messages: the user's turn, the [system?, user, assistant?] messages, few-shot prompts."""
+"""Chat messages: the one builder (:func:`chat_messages`), a record's [system?, user, assistant?] turns, few-shot prompts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,26 @@ def user_text(example: dict) -> str:
     return f"{instruction}\n\n{extra}" if instruction and extra else instruction or extra
 
 
+def chat_messages(prompt, system_prompt: str | None = None) -> list[dict]:
+    """One prompt as chat messages, ready for ``tokenizer.apply_chat_template``: the course's one message builder.
+
+    ``prompt`` is a user string, or a list of ``{"role", "content"}`` messages kept as they are; anything else is
+    refused by name. ``system_prompt`` goes first unless the list already starts with a system message; ``None``
+    lets the chat template insert its own default. Generation (00, 02-08), retrieval's
+    prompts (06) and :func:`to_messages` (training records, 01 and 03) all build their messages here.
+    """
+    if isinstance(prompt, str):
+        messages = [{"role": "user", "content": prompt}]
+    elif isinstance(prompt, (list, tuple)) and all(isinstance(m, dict) and "role" in m for m in prompt):
+        messages = list(prompt)
+    else:
+        raise ConfigError("each prompt must be a string or a list of {'role', 'content'} messages — got "
+                          f"{type(prompt).__name__}")
+    if system_prompt is not None and (not messages or messages[0]["role"] != "system"):
+        messages = [{"role": "system", "content": system_prompt}, *messages]
+    return messages
+
+
 def to_messages(example: dict, system_prompt: str | None = None, with_answer: bool = True) -> list[dict]:
     """Chat messages for one instruction record.
 
@@ -28,8 +48,7 @@ def to_messages(example: dict, system_prompt: str | None = None, with_answer: bo
     Returns:
         ``[{"role": "system", ...}?, {"role": "user", ...}, {"role": "assistant", ...}?]``.
     """
-    messages = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
-    messages.append({"role": "user", "content": user_text(example)})
+    messages = chat_messages(user_text(example), system_prompt)
     if with_answer:
         answer = example.get("output")
         if answer is None or not str(answer).strip():

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ..formatting import chat_messages
 from .index import Hit
 
 RAG_SYSTEM_PROMPT = (
@@ -35,14 +36,9 @@ def build_rag_messages(question: str, hits: list[Hit], system: str | None = RAG_
     Returns ``[{"role": "system", ...}, {"role": "user", ...}]`` (no system message if ``system`` is ``None``),
     ready for ``tokenizer.apply_chat_template``.
     """
-    user = f"Passages:\n{format_passages(hits, max_words)}\n\nQuestion: {question}"
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user})
-    return messages
+    return chat_messages(f"Passages:\n{format_passages(hits, max_words)}\n\nQuestion: {question}", system or None)
 
 
 def plain_messages(question: str, system: str | None = None) -> list[dict]:
     """Chat messages for a closed-book answer (no passages), to compare with :func:`build_rag_messages`."""
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": question})
-    return messages
+    return chat_messages(question, system or None)
