@@ -5,7 +5,8 @@ LoRA dropout, more data, ...), each from the same model and scored on the same v
 with the same few training seeds. :class:`Ablation` holds the shared settings and the results;
 :meth:`Ablation.table` lines the runs up; :meth:`Ablation.difference` is a fix's change against the base run,
 paired by seed, with its interval; :func:`fix_table` says whether each fix helped: its whole interval on the
-good side of 0.
+good side of 0. :func:`imbalance_fixes` is the same idea for the embedding probe's class imbalance: a
+class-weighted loss and resampling, each against the probe as it is.
 """
 
 from __future__ import annotations
@@ -151,3 +152,42 @@ def fix_table(rows: list[dict], lower_is_better=("validation loss",)):
     down = table["metric"].isin(list(lower_is_better))
     table["helped"] = (table["high"] < 0).where(down, table["low"] > 0)  # NaN compares False: not shown
     return table
+
+
+def imbalance_fixes(probe, seed: int = 0):
+    """Two fixes of class imbalance for an embedding probe, each against the probe as it is ("no fix").
+
+    * **class-weighted loss**: the same head with ``class_weight="balanced"`` (each example weighs
+      ``N / (classes * examples of its class)``, so every class carries the same total weight);
+    * **resampling**: the head trained on the training rows drawn, with replacement, so that every class is as
+      frequent as the largest one (``numpy.random.default_rng(seed)``, one draw per class in label order).
+
+    Args:
+        probe: a :class:`course_lib.evaluation.EmbeddingProbe` (its ``classifier`` is the "no fix" variant).
+        seed: the resampling's seed.
+
+    Returns:
+        ``(table, predictions)``: a DataFrame indexed by variant with ``accuracy``, ``macro_f1`` and
+        ``recall_<label>`` on the probe's held-out rows (0..1), and ``{variant: predicted labels}`` (arrays of
+        ``len(probe.held_out)``). Taught in notebook 05.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from . import evaluation
+
+    y_train = probe.train["label"].to_numpy()
+    biggest = probe.train["label"].value_counts().max()
+    pick = np.random.default_rng(seed)
+    resample = np.concatenate([pick.choice(np.flatnonzero(y_train == label), biggest, replace=True)
+                               for label in probe.labels])
+    classifiers = {"no fix": probe.classifier,
+                   "class-weighted loss": evaluation.fit_probe(probe.X_train, y_train, "balanced"),
+                   "resampling": evaluation.fit_probe(probe.X_train[resample], y_train[resample])}
+    rows, predictions = [], {}
+    for name, classifier in classifiers.items():
+        predictions[name] = classifier.predict(probe.X_held_out)
+        m = evaluation.classification_metrics(probe.held_out["label"], predictions[name], labels=probe.labels)
+        rows.append({"variant": name, "accuracy": m["accuracy"], "macro_f1": m["f1_macro"],
+                     **{f"recall_{k}": v["recall"] for k, v in m["per_class"].items()}})
+    return pd.DataFrame(rows).set_index("variant"), predictions

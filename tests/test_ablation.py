@@ -107,3 +107,28 @@ def test_fix_table_helped_means_the_whole_interval_on_the_good_side():
         ablation.fix_table([{"fix": "x", "metric": "m", "base": 1.0, "with_fix": 0.5}])
     one = uncertainty.difference_over_seeds([2.0], [3.0])
     assert not ablation.fix_table([ablation.fix_row("x", "validation loss", one, "1 seed")])["helped"].iloc[0]
+
+
+def test_imbalance_fixes_weighted_and_resampled_heads_against_no_fix():
+    import numpy as np
+
+    from course_lib import evaluation
+
+    # 1-D embeddings: six "big" reviews near 0, two "small" ones near 1; held out: one of each
+    X = np.array([[0.0], [0.1], [0.2], [0.3], [0.4], [0.5], [0.9], [1.0]])
+    y = ["big"] * 6 + ["small"] * 2
+    train_rows = pd.DataFrame({"text": [str(i) for i in range(8)], "label": y})
+    held = pd.DataFrame({"text": ["a", "b"], "label": ["big", "small"]})
+    probe = evaluation.EmbeddingProbe(train_rows, held, X, np.array([[0.1], [0.95]]), ["big", "small"],
+                                      evaluation.fit_probe(X, y))
+    table, predictions = ablation.imbalance_fixes(probe, seed=0)
+    assert list(table.index) == ["no fix", "class-weighted loss", "resampling"]
+    assert list(table.columns) == ["accuracy", "macro_f1", "recall_big", "recall_small"]
+    assert set(predictions) == set(table.index) and all(len(p) == 2 for p in predictions.values())
+    assert list(predictions["no fix"]) == list(probe.classifier.predict(probe.X_held_out))
+    # the balanced heads find the small class
+    for fix in ("class-weighted loss", "resampling"):
+        assert list(predictions[fix]) == ["big", "small"], fix
+        assert table.loc[fix, "accuracy"] == 1.0 and table.loc[fix, "recall_small"] == 1.0
+    again, _ = ablation.imbalance_fixes(probe, seed=0)
+    pd.testing.assert_frame_equal(table, again)  # the resampling is seeded

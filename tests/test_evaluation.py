@@ -280,3 +280,79 @@ def test_answer_token_losses_refuse_a_record_that_does_not_fit_when_every_record
         ev.answer_token_losses(model, tokenizer, records, max_len=96, every_record=True)
     with pytest.raises(ConfigError, match="no adapter"):
         ev.answer_token_losses(model, tokenizer, records[1:], max_len=96, adapter_off=True)
+
+
+def test_label_scores_one_row_per_classifier_with_unparsed_counted_wrong():
+    gold = ["pos", "pos", "neg", "neu"]
+    table = ev.label_scores(gold, {"prompted": ["pos", "unparsed", "neg", "pos"], "always pos": ["pos"] * 4},
+                            ["neg", "neu", "pos"])
+    assert list(table.index) == ["prompted", "always pos"]
+    assert list(table.columns) == ["accuracy", "macro F1", "unparsed answers"]
+    # prompted: 2 of 4 right; F1 neg 1, neu 0 (never predicted), pos P 1/2 R 1/2 -> 1/2; macro (1 + 0 + .5) / 3
+    assert table.loc["prompted", "accuracy"] == 0.5 and table.loc["prompted", "macro F1"] == 0.5
+    assert table.loc["prompted", "unparsed answers"] == 2 - 1  # one answer named no label
+    # always pos: accuracy 2/4; F1 pos = 2 * (1/2 * 1) / (3/2) = 2/3, others 0 -> macro 2/9 = 0.222 (rounded to 3)
+    assert table.loc["always pos", "accuracy"] == 0.5 and table.loc["always pos", "macro F1"] == 0.222
+    assert table["unparsed answers"].dtype.kind == "i"
+    exact = ev.label_scores(gold, {"always pos": ["pos"] * 4}, ["neg", "neu", "pos"], digits=None)
+    assert exact.loc["always pos", "macro F1"] == pytest.approx(2 / 9)
+
+
+def test_predict_labels_names_the_predicted_ids(monkeypatch):
+    import numpy as np
+
+    seen = {}
+
+    def fake_predict_classes(model, tokenizer, texts, batch_size=32):
+        seen["texts"], seen["batch_size"] = texts, batch_size
+        return np.array([2, 0]), np.zeros((2, 3))
+
+    monkeypatch.setattr("course_lib.evaluation.classification.predict_classes", fake_predict_classes)
+    assert ev.predict_labels(None, None, ("good", "bad"), ["neg", "neu", "pos"], batch_size=4) == ["pos", "neg"]
+    assert seen == {"texts": ["good", "bad"], "batch_size": 4}
+
+
+class _LetterEncoder:
+    """A stand-in SentenceTransformer: a text's vector counts its letters 'g' and 'b' (unit norm once embedded)."""
+
+    def encode(self, texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False):
+        import numpy as np
+
+        vectors = np.array([[t.count("g") + 0.1, t.count("b") + 0.1] for t in texts], dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def get_embedding_dimension(self):
+        return 2
+
+
+def _reviews():
+    import pandas as pd
+
+    rows = [(f"{'g' * (i % 3 + 1)} {i}", "positive", "train") for i in range(6)]
+    rows += [(f"{'b' * (i % 3 + 1)} {i}", "negative", "train") for i in range(4)]
+    rows += [("ggg", "positive", "test"), ("bb", "negative", "test"), ("g", "positive", "validation")]
+    return pd.DataFrame(rows, columns=["text", "label", "split"])
+
+
+def test_embedding_probe_embeds_both_splits_and_fits_the_head():
+    reviews = _reviews()
+    probe = ev.embedding_probe(reviews, _LetterEncoder(), held_out="test", seed=0)
+    assert len(probe.train) == 10 and sorted(probe.held_out["text"]) == ["bb", "ggg"]
+    assert sorted(probe.train.index) == list(range(10))  # every training row, shuffled
+    assert probe.X_train.shape == (10, 2) and probe.X_held_out.shape == (2, 2)
+    assert probe.labels == ["negative", "positive"]
+    # the shuffle keeps rows with their labels, and the head separates the two letters
+    assert list(probe.classifier.predict(probe.X_held_out)) == list(probe.held_out["label"])
+    assert len(ev.embedding_probe(reviews, _LetterEncoder(), held_out="validation", n=3).train) == 3
+    with pytest.raises(ConfigError, match="'dev'"):
+        ev.embedding_probe(reviews, _LetterEncoder(), held_out="dev")
+
+
+def test_fit_probe_passes_the_class_weight():
+    import numpy as np
+
+    X, y = np.array([[0.0], [0.1], [1.0], [1.1]]), np.array(["a", "a", "b", "b"])
+    assert ev.fit_probe(X, y).class_weight is None
+    head = ev.fit_probe(X, y, class_weight="balanced")
+    assert head.class_weight == "balanced" and head.max_iter == 1000
+    assert list(head.predict([[0.0], [1.1]])) == ["a", "b"]

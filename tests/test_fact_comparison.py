@@ -130,3 +130,18 @@ def test_reuse_or_train_reuses_a_matching_run_else_trains(tmp_path, monkeypatch,
                                      output_dir=tmp_path / "new")
         assert other.source == "trained"
     assert len(calls) == 3
+
+
+def test_fact_question_set_caps_each_kind_and_adds_the_stale_value():
+    questions = [{"qid": i, "kind": kind, "fact_id": f"f{i}"}
+                 for i, kind in enumerate(["changed", "trained", "trained", "kb_only", "trained", "changed"])]
+    notes = [{"changes": [{"fact_id": "f0", "old_value": "14 days"}, {"fact_id": "f5", "old_value": "$4.99"},
+                          {"fact_id": "f9", "old_value": ""}]}]
+    chosen = evaluation.fact_question_set(questions, notes, ("trained", "kb_only", "changed"), per_kind=1)
+    # one per kind, in the order of kinds, the first of each kind
+    assert [q["qid"] for q in chosen] == [1, 3, 0]
+    assert [q["stale_keywords"] for q in chosen] == [[], [], ["14 days"]]
+    every_trained = evaluation.fact_question_set(questions, notes, ("trained", "changed"), 1, uncapped=("trained",))
+    assert [q["qid"] for q in every_trained] == [1, 2, 4, 0]
+    assert [q["qid"] for q in evaluation.fact_question_set(questions, notes, ("changed",))] == [0, 5]
+    assert "stale_keywords" not in questions[0]  # copies: the loaded questions are left as they are

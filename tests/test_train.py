@@ -293,3 +293,37 @@ def test_complete_checkpoints_lists_marked_ones_oldest_first(tmp_path):
     assert [train.checkpoint_step(p) for p in found] == [9, 10]
     assert train.latest_checkpoint(tmp_path) == found[-1]
     assert train.complete_checkpoints(tmp_path / "none") == [] and train.latest_checkpoint(tmp_path / "none") is None
+
+
+def test_method_table_lines_up_prompts_runs_and_a_saved_folder(tmp_path):
+    from types import SimpleNamespace
+
+    lora_dir, merged_dir = tmp_path / "lora", tmp_path / "merged"
+    for folder, size in ((lora_dir, 2**20), (merged_dir, 3 * 2**19)):  # 1.0 MiB and 1.5 MiB
+        folder.mkdir()
+        (folder / "weights.bin").write_bytes(b"\0" * size)
+    lora = SimpleNamespace(metrics={"eval_loss": 1.23456, "steps": 4}, trainable_params=1000, trainable_fraction=0.0123,
+                           seconds=10.04, peak_memory_bytes=3 * 2**20, useful_tokens_per_s=99.6, final_dir=lora_dir)
+    full = SimpleNamespace(metrics={"eval_loss": 2.0, "steps": 2}, trainable_params=5000, trainable_fraction=1.0,
+                           seconds=3.0, peak_memory_bytes=2**30, useful_tokens_per_s=10.2, final_dir=lora_dir)
+    score = lambda kw, rouge: SimpleNamespace(metrics={"keyword_match": kw, "rougeL": rouge})  # noqa: E731
+    table = train.method_table({"LoRA": lora, "full": full},
+                               {"zero-shot": score(0.05, 0.1), "3-shot": score(0.1, 0.2), "LoRA": score(0.4567, 0.3)},
+                               base_eval_loss=3.14159, sizes={"LoRA merged": merged_dir})
+    # rows: the scored methods in order, then the cost-only run, then the saved folder
+    assert list(table.index) == ["zero-shot", "3-shot", "LoRA", "full", "LoRA merged"]
+    assert table.loc["zero-shot", "eval loss"] == 3.142 and pd_isna(table.loc["3-shot", "eval loss"])
+    row = table.loc["LoRA"]
+    assert row["trainable params"] == 1000 and row["trainable %"] == 1.23 and row["steps"] == 4
+    assert row["s/step"] == 2.51 and row["peak memory MB"] == 3 and row["train time s"] == 10.0
+    assert row["useful tokens/s"] == 100 and row["eval loss"] == 1.235 and row["keyword match"] == 0.457
+    assert row["size on disk MB"] == 1.0 and table.loc["LoRA merged", "size on disk MB"] == 1.5
+    assert pd_isna(table.loc["full", "keyword match"]) and table.loc["zero-shot", "trainable params"] == 0
+    assert str(table["trainable params"].dtype) == "Int64" and str(table["peak memory MB"].dtype) == "Int64"
+    assert train.size_mb(merged_dir) == 1.5
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

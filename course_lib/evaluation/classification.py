@@ -132,3 +132,41 @@ def predict_classes(model, tokenizer, texts, batch_size: int = 32, max_length: i
             probs.append(torch.softmax(logits, dim=-1).cpu().numpy())
     probabilities = np.concatenate(probs) if probs else np.zeros((0, model.config.num_labels))
     return probabilities.argmax(axis=1), probabilities
+
+
+def predict_labels(model, tokenizer, texts, labels, batch_size: int = 32) -> list[str]:
+    """:func:`predict_classes` as label names: ``labels[id]`` for each of the N texts (a list of N strings).
+
+    ``labels`` is the label list the classifier was built with (id ``i`` is ``labels[i]``). Taught in notebook 03;
+    notebook 07 scores its classifier before and after fine-tuning with it.
+    """
+    predicted, _ = predict_classes(model, tokenizer, list(texts), batch_size=batch_size)
+    return [labels[i] for i in predicted]
+
+
+def label_scores(gold, predictions: dict, labels, digits: int | None = 3):
+    """Several classifiers' predictions of the same N items, scored side by side: one row per classifier.
+
+    Args:
+        gold: the N gold labels.
+        predictions: ``{name: N predicted labels}``; a prompted decoder's answer that names no label is
+            ``"unparsed"`` (:func:`course_lib.model_choice.parse_label`) and counts as wrong.
+        labels: the label set and its order (macro F1 averages the F1 of these labels).
+        digits: round accuracy and macro F1 to this many decimals (``None``: unrounded).
+
+    Returns:
+        A DataFrame indexed by name (in ``predictions`` order) with ``accuracy`` and ``macro F1`` (0..1) and
+        ``unparsed answers`` (a count). Taught in notebook 02 (zero-shot sentiment); notebooks 03 (fine-tuned
+        encoder vs prompted decoder) and 07 (the classifier before and after fine-tuning) score with it too.
+    """
+    import pandas as pd
+
+    gold = list(gold)
+    rows = {}
+    for name, predicted in predictions.items():
+        predicted = list(predicted)
+        m = classification_metrics(gold, predicted, labels)
+        scores = {"accuracy": m["accuracy"], "macro F1": m["f1_macro"]}
+        rows[name] = {**{k: v if digits is None else round(v, digits) for k, v in scores.items()},
+                      "unparsed answers": predicted.count("unparsed")}
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -34,6 +34,32 @@ def value_match(prediction: str, keywords) -> float:
     return found / len(keywords)
 
 
+def fact_question_set(questions: list[dict], release_notes: list[dict], kinds, per_kind: int | None = None,
+                      uncapped=()) -> list[dict]:
+    """The fact questions to score: the first ``per_kind`` of each kind, in ``kinds`` order, each with the value
+    that was correct before the release (``stale_keywords``).
+
+    Args:
+        questions: fact questions with ``kind`` and ``fact_id`` (``data/support/fact_questions.jsonl``).
+        release_notes: release notes whose ``changes`` give each changed fact's ``old_value``
+            (``data/support/release_notes_v2.jsonl``).
+        kinds: the kinds to keep, e.g. ``("trained", "kb_only", "changed")``.
+        per_kind: how many questions of each kind (``None``: all).
+        uncapped: kinds scored in full whatever ``per_kind`` says (notebook 06 asserts the gain on every
+            ``trained`` question outside smoke).
+
+    Returns:
+        Copies of the chosen questions; a ``changed`` question gets ``stale_keywords=[its old value]``, every other
+        one ``[]`` (:func:`fact_answer_table` counts an answer with a stale value as stale). Taught in notebook 06.
+    """
+    old_value = {c["fact_id"]: c["old_value"] for note in release_notes for c in note["changes"] if c["old_value"]}
+    chosen = []
+    for kind in kinds:
+        of_kind = [q for q in questions if q["kind"] == kind][: None if kind in uncapped else per_kind]
+        chosen += [dict(q, stale_keywords=[old_value[q["fact_id"]]] if kind == "changed" else []) for q in of_kind]
+    return chosen
+
+
 def fact_answer_table(questions: list[dict], answers, known=None, max_words: int | None = None):
     """Score one system's answers to fact questions, one row per question.
 

@@ -36,6 +36,8 @@ One concern per module; every name is used as ``course_lib.train.<name>``, re-ex
   :func:`merge_adapter`, :func:`load_trained`
 * ``weights``: the weight-change check, :func:`trainable_state`
 * ``records``: :func:`read_records`, :func:`split_records`
+* ``compare``: :func:`method_table`, prompts and training runs in one table of costs and scores (03), and
+  :func:`size_mb`
 * ``run``: :func:`train`, :class:`TrainResult`, :func:`run_train` (the command line)
 * ``reuse``: :func:`find_saved_run`, :func:`reuse_or_train`, :class:`TrainedModel`
 * ``classifier``: :func:`train_classifier`, :class:`ClassifierResult`, :func:`classifier_argument_kwargs`
@@ -56,6 +58,7 @@ from .adapters import (folder_size_bytes, load_trained, lora_config, lora_config
 from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
                           latest_checkpoint)
 from .classifier import ClassifierResult, classifier_argument_kwargs, train_classifier
+from .compare import method_table, size_mb
 from .config import (DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_argument_kwargs,
                      training_arguments)
 from .dpo import DPOResult, DPOTrainConfig, dpo_arguments, preference_dataset, train_dpo
@@ -75,8 +78,8 @@ __all__ = [
     "TrainedModel", "TrainingFailed",
     "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",
     "find_saved_run", "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained",
-    "lora_config", "lora_config_kwargs", "merge_adapter", "preference_dataset", "prepare_model",
-    "quiet_peft_warning", "read_records", "reuse_or_train", "run_train", "save_trained", "split_records",
+    "lora_config", "lora_config_kwargs", "merge_adapter", "method_table", "preference_dataset", "prepare_model",
+    "quiet_peft_warning", "read_records", "reuse_or_train", "run_train", "save_trained", "size_mb", "split_records",
     "top_layers", "train", "train_classifier", "train_dpo", "trainable_state", "training_argument_kwargs",
     "training_arguments",
     # private, kept reachable for tests and benchmarks (see above)
