@@ -236,3 +236,27 @@ def test_optional_chunks_are_reassembled_and_checked(monkeypatch, tmp_path):
     with pytest.raises(ModelNotAvailable, match="wrong SHA-256"):
         model_choice._assemble(spec, tmp_path / "again.gguf")
     assert not (tmp_path / "again.gguf").exists() and not list(tmp_path.glob(".again*"))
+
+
+def test_label_records_ask_the_zero_shot_prompt_and_answer_the_label():
+    from course_lib.errors import ConfigError
+
+    labels = ["negative", "neutral", "positive"]
+    records = model_choice.label_records(["Great kettle.", "It broke."], ["positive", "negative"], labels)
+    assert [r["output"] for r in records] == ["positive", "negative"]
+    assert records[0]["instruction"] == model_choice.classification_prompt("Great kettle.", labels)
+    with pytest.raises(ConfigError, match="2 texts but 1 labels"):
+        model_choice.label_records(["a", "b"], ["positive"], labels)
+    with pytest.raises(ConfigError, match="not in the label set"):
+        model_choice.label_records(["a"], ["angry"], labels)
+
+
+def test_one_shot_per_label_shows_every_label_once_in_label_order():
+    from course_lib.errors import ConfigError
+
+    labels = ["negative", "neutral", "positive"]
+    texts, gold = ["p1", "p2", "n1", "u1", "n2"], ["positive", "positive", "negative", "neutral", "negative"]
+    assert model_choice.one_shot_per_label(texts, gold, labels) == [("n1", "negative"), ("u1", "neutral"),
+                                                                    ("p1", "positive")]
+    with pytest.raises(ConfigError, match="no example of \\['neutral'\\]"):
+        model_choice.one_shot_per_label(["p", "n"], ["positive", "negative"], labels)

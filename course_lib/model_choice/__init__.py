@@ -40,14 +40,16 @@ from .memory import BYTES_PER_PARAM, GIB, MIB, classifier_shape, weight_bytes, w
 from .optional import GEMMA, OptionalModel, gemma_checkpoint, load_gemma, optional_available
 # A private helper that tests reach as model_choice._assemble (tests/test_model_choice.py).
 from .optional import _assemble
-from .probes import classification_prompt, completion_prompt, parse_label, prompt_classify, similarity_classify
+from .probes import (LABEL_MAX_SEQ_LEN, classification_prompt, completion_prompt, label_records, one_shot_per_label,
+                     parse_label, prompt_classify, similarity_classify)
 from .published_models import PUBLISHED, PublishedModel, load_published, published
 from .tokenizer_cost import SAMPLE_TEXTS, corpus_tokens, token_counts
 
 __all__ = [
-    "BYTES_PER_PARAM", "GEMMA", "GIB", "MIB", "PUBLISHED", "SAMPLE_TEXTS",
+    "BYTES_PER_PARAM", "GEMMA", "GIB", "LABEL_MAX_SEQ_LEN", "MIB", "PUBLISHED", "SAMPLE_TEXTS",
     "ModelCard", "OptionalModel", "PublishedModel",
     "cards_table", "classification_prompt", "classifier_shape", "completion_prompt", "corpus_tokens", "describe",
-    "family_table", "gemma_checkpoint", "load_gemma", "load_published", "optional_available", "parse_label",
+    "family_table", "gemma_checkpoint", "label_records", "load_gemma", "load_published", "one_shot_per_label",
+    "optional_available", "parse_label",
     "prompt_classify", "published", "similarity_classify", "token_counts", "weight_bytes", "weight_memory_table",
 ]

@@ -23,6 +23,43 @@ def classification_prompt(text: str, labels, shots=()) -> str:
             f"{intro}Review: {text}")
 
 
+# Room for the chat template's default system message (~20 tokens), the instruction (~25), a review (up to ~60
+# tokens in data/sentiment) and the one-word label with its end-of-turn token.
+LABEL_MAX_SEQ_LEN = 160
+
+
+def label_records(texts, gold, labels) -> list[dict]:
+    """Training records that teach a decoder to answer a classification prompt with the label alone.
+
+    The instruction is :func:`classification_prompt` (zero-shot, no shots) and the answer the gold label, so the
+    fine-tuned model is asked exactly what zero-shot prompting asks the base model: the comparison isolates what
+    training adds. N texts and N gold labels give N records (``instruction``, ``output``). Taught in notebook 03.
+    """
+    texts, gold = [str(t) for t in texts], [str(g) for g in gold]
+    if len(texts) != len(gold):
+        raise ConfigError(f"{len(texts)} texts but {len(gold)} labels — give one gold label per text")
+    labels = [str(label) for label in labels]
+    unknown = sorted(set(gold) - set(labels))
+    if unknown:
+        raise ConfigError(f"gold labels {unknown} are not in the label set {labels} — add them or fix the data")
+    return [{"instruction": classification_prompt(t, labels), "output": g} for t, g in zip(texts, gold)]
+
+
+def one_shot_per_label(texts, gold, labels) -> list[tuple[str, str]]:
+    """Few-shot examples for :func:`prompt_classify`: the first text of each label, in ``labels`` order.
+
+    One solved example per label shows the model every answer it may give (the first three texts of a skewed set
+    could all be "positive"). Taught in notebook 03.
+    """
+    shots = {}
+    for text, label in zip(texts, gold):
+        shots.setdefault(str(label), str(text))
+    missing = [str(label) for label in labels if str(label) not in shots]
+    if missing:
+        raise ConfigError(f"no example of {missing} to show — the texts must hold every label at least once")
+    return [(shots[str(label)], str(label)) for label in labels]
+
+
 def completion_prompt(text: str, labels, shots=()) -> str:
     """The same question for a base (non-chat) model: a text to continue, ending where the label goes.
 

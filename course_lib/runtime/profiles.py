@@ -70,6 +70,8 @@ class Profile:
             that its dozen steps teach the format (measured: 12 steps at 5e-4 leave the plan field at 3 of 8).
         classifier_epochs / classifier_learning_rate: passes over the review texts and peak learning rate of the
             MiniLM classifier (``train.train_classifier``); every weight trains, the head from scratch.
+        label_steps / label_learning_rate: optimiser steps and peak learning rate of the LoRA run that teaches the
+            decoder to answer the sentiment prompt with the label alone (``model_choice.label_records``).
 
     Continuous learning (lesson 07, ``python -m course_lib retrain``):
         retrain_steps: optimiser steps of one retraining run on new data (+ replay); the same with and without
@@ -129,6 +131,8 @@ class Profile:
     full_max_steps: int | None = None
     classifier_epochs: float = 1
     classifier_learning_rate: float = 1e-4
+    label_steps: int = 40
+    label_learning_rate: float = 2e-3
     retrain_steps: int = 32
     trl_steps: int = 60
     preference_questions: int = 200
@@ -151,7 +155,7 @@ PROFILES: dict[str, Profile] = {
         # Measured (2 examples, 4 epochs, top half of the blocks, seeds 0 and 1): at 1.5e-3 the validation loss
         # turns up only in the last epoch, so early stopping has nothing to stop; at 6e-3 it does after 2-3 epochs.
         overfit_learning_rate=6e-3,
-        retrain_steps=4, triage_steps=12, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
+        retrain_steps=4, triage_steps=12, label_steps=4, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
         trl_steps=4,
         # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
         # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
