@@ -190,3 +190,21 @@ def test_few_shot_messages_puts_solved_examples_first():
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
     assert msgs[2]["content"] == EXAMPLES[0]["output"] and msgs[-1]["content"] == "Hi"
     assert F.few_shot_messages(EXAMPLES[2], [])[0]["role"] == "user"
+
+
+def test_tokenize_columns_under_dataset_map_gives_tokenize_datasets_features(smol):
+    from datasets import Dataset
+
+    from course_lib import formatting as fmt
+
+    _, tokenizer = smol
+    records = [{"instruction": "How long does shipping take?", "input": "", "output": "Two business days."},
+               {"instruction": "word " * 120, "input": "", "output": "Too long to keep."},
+               {"instruction": "Refunds?", "input": "Order 12", "output": "Within 30 days."}]
+    features, report = fmt.tokenize_dataset(records, tokenizer, max_len=96)
+    ds = Dataset.from_list(records)
+    mapped = ds.map(fmt.tokenize_columns, batched=True, batch_size=2, remove_columns=ds.column_names,
+                    fn_kwargs={"tokenizer": tokenizer, "max_len": 96}, load_from_cache_file=False)
+    assert report.kept == len(mapped) == 2  # the long row is left out in both paths
+    assert mapped.column_names == ["input_ids", "attention_mask", "labels"]
+    assert [dict(row) for row in mapped] == features

@@ -36,7 +36,7 @@ One concern per module; every name is used as ``course_lib.formatting.<name>``, 
 """
 
 from .collate import CausalCollator, count_tokens
-from .labels import (IGNORE_INDEX, ExampleTooLong, TokenizeReport, check_feature, tokenize_dataset,
+from .labels import (IGNORE_INDEX, ExampleTooLong, TokenizeReport, check_feature, tokenize_columns, tokenize_dataset,
                      tokenize_example)
 from .mask_view import MaskView, show_mask
 from .messages import chat_messages, few_shot_messages, to_messages, user_text
@@ -47,7 +47,7 @@ from .trl_rows import prompt_completion, prompt_completion_columns
 __all__ = [
     "IGNORE_INDEX",
     "CausalCollator", "ExampleTooLong", "MaskView", "PackedCollator", "TokenizeReport",
-    "check_feature", "count_tokens", "few_shot_messages", "pack_examples", "packed_vs_separate",
+    "chat_messages", "check_feature", "count_tokens", "few_shot_messages", "pack_examples", "packed_vs_separate",
     "packing_efficiency", "per_token_losses", "prompt_completion", "prompt_completion_columns", "show_mask",
-    "to_messages", "tokenize_dataset", "tokenize_example", "user_text", "verify_packing",
+    "to_messages", "tokenize_columns", "tokenize_dataset", "tokenize_example", "user_text", "verify_packing",
 ]
