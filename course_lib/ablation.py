@@ -33,7 +33,8 @@ class Ablation:
             ``..._seed<N>`` (the others).
         seeds: the training seeds (adapter initialisation, batch order) every variant runs with, so that a fix and
             the base run are compared seed by seed; empty: the runtime's seed only.
-        runs: run name -> :class:`course_lib.train.TrainResult` of the first seed (its curves are the ones drawn),
+        runs: run name -> :class:`course_lib.train.TrainResult` of the first seed (its curves are the ones drawn;
+            like every result kept here, without its model, which is released to save memory),
             in the order they were trained. The first run is the base: its validation loss before training is every
             variant's starting point (LoRA starts at the base model, so one measurement serves all).
         seed_runs: run name -> {seed: TrainResult} for every seed.
@@ -72,11 +73,16 @@ class Ablation:
         folder = Path(self.output_dir) / name.replace(" ", "_")
         results = {}
         for i, seed in enumerate(seeds or self.all_seeds):
-            results[seed] = train.train(
+            result = train.train(
                 records, self.validation, runtime=self._runtime_for(seed),
                 config=config if i == 0 else dataclasses.replace(config, eval_at_start=False),
                 output_dir=folder if i == 0 else folder.with_name(f"{folder.name}_seed{seed}"),
                 title=name if i == 0 else f"{name} (seed {seed})")
+            # An ablation compares curves and losses, never the trained weights: keeping every run's model in
+            # memory (about 0.5 GB each; lesson 05 trains 16 runs) would need 8+ GB. Saved checkpoints stay on disk.
+            if getattr(result, "model", None) is not None:
+                result.model = None
+            results[seed] = result
         self.seed_runs[name] = results
         self.runs[name] = next(iter(results.values()))
         return self.runs[name]

@@ -132,3 +132,18 @@ def test_imbalance_fixes_weighted_and_resampled_heads_against_no_fix():
         assert table.loc[fix, "accuracy"] == 1.0 and table.loc[fix, "recall_small"] == 1.0
     again, _ = ablation.imbalance_fixes(probe, seed=0)
     pd.testing.assert_frame_equal(table, again)  # the resampling is seeded
+
+
+def test_runs_keep_curves_but_release_the_trained_models(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_train(records, validation, config, runtime, output_dir, title):
+        trained.append(SimpleNamespace(model=object(), metrics={"epoch": 1.0}))
+        return trained[-1]
+
+    monkeypatch.setattr(train, "train", fake_train)
+    variants = ablation.Ablation(train_records=["a"], validation=["v"], runtime=_Runtime(seed=0), output_dir=tmp_path,
+                                 settings={"method": "lora"}, seeds=(0, 1))
+    variants.run("base")
+    assert len(trained) == 2 and all(r.model is None for r in trained)  # ~0.5 GB each otherwise, 16 runs in 05
+    assert variants.seed_runs["base"][1].metrics == {"epoch": 1.0}
