@@ -5,6 +5,8 @@ greedy answers to many prompts a batch at a time.
 model and looks inside one decoding step). :func:`generate_answers` is the batched side that evaluation
 (:mod:`course_lib.evaluation`, notebooks 02-07) and retrieval (:func:`course_lib.retrieval.answer_questions`,
 notebook 06) both build on; it lives here, below them, so neither has to import the other for it.
+:func:`generate_continuations` keeps the special tokens of what was generated, so that a scorer can tell how a
+turn ended (``evaluation.chat_format``, notebook 11: does a base model stop at its end-of-turn token?).
 """
 
 from __future__ import annotations
@@ -101,6 +103,37 @@ def _bar(progress: bool) -> dict:
     return {} if progress else {"disable": True}
 
 
+def _render(tokenizer, items, system: str | None, chat_template: bool) -> list[str]:
+    """Each prompt as the text the model continues: its chat template's generation prompt, or the raw string."""
+    if chat_template:
+        return [tokenizer.apply_chat_template(chat_messages(item, system), add_generation_prompt=True,
+                                              tokenize=False) for item in items]
+    return [str(item) for item in items]
+
+
+def _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progress, sampling, eos_ids,
+                    add_special_tokens):
+    """The new token ids of every text (``generate`` a batch at a time, padded on the left), in order; each row
+    still holds what ``generate`` wrote after the row stopped (the stop token, then pads)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if tokenizer.pad_token_id is None:
+        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    rows: list[list[int]] = []
+    with evaluating(model, tokenizer, padding_side="left"):
+        for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
+                          total=math.ceil(len(texts) / batch_size)):
+            # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
+            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=add_special_tokens).to(model.device)
+            with torch.no_grad():
+                output = model.generate(**batch, max_new_tokens=max_new_tokens, **sampling,
+                                        eos_token_id=eos_ids, pad_token_id=tokenizer.pad_token_id)
+            rows.extend(output[:, batch["input_ids"].shape[1]:].tolist())
+    return rows
+
+
 def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int = 48, batch_size: int = 8,
                      progress: bool = True, system: str | None = None, chat_template: bool = True,
                      temperature: float = 0.0, seed: int | None = None) -> list[str]:
@@ -129,35 +162,42 @@ def generate_answers(model, tokenizer, prompts_or_messages, max_new_tokens: int 
     Greedy decoding (``do_sample=False``) makes the evaluation deterministic.
     """
     import torch
-    from tqdm.auto import tqdm
 
     sampling = {"do_sample": False} if temperature <= 0 else {"do_sample": True, "temperature": temperature,
                                                               "top_k": 0, "top_p": 1.0}
     if seed is not None:
         torch.manual_seed(seed)
 
-    items = list(prompts_or_messages)
-    if chat_template:
-        texts = [tokenizer.apply_chat_template(chat_messages(item, system), add_generation_prompt=True,
-                                               tokenize=False) for item in items]
-    else:
-        texts = [str(item) for item in items]
-    if tokenizer.pad_token_id is None:
-        raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    texts = _render(tokenizer, list(prompts_or_messages), system, chat_template)
     eos_id = tokenizer.eos_token_id
     answers: list[str] = []
-    with evaluating(model, tokenizer, padding_side="left"):
-        for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
-                          total=math.ceil(len(texts) / batch_size)):
-            # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
-            batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                              add_special_tokens=not chat_template).to(model.device)
-            with torch.no_grad():
-                output = model.generate(**batch, max_new_tokens=max_new_tokens, **sampling,
-                                        eos_token_id=eos_id, pad_token_id=tokenizer.pad_token_id)
-            new_tokens = output[:, batch["input_ids"].shape[1]:]
-            for row in new_tokens.tolist():
-                if eos_id in row:
-                    row = row[:row.index(eos_id)]
-                answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+    for row in _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progress, sampling, eos_id,
+                               add_special_tokens=not chat_template):
+        if eos_id in row:
+            row = row[:row.index(eos_id)]
+        answers.append(tokenizer.decode(row, skip_special_tokens=True).strip())
     return answers
+
+
+def generate_continuations(model, tokenizer, prompts_or_messages, stop_tokens, max_new_tokens: int = 48,
+                           batch_size: int = 8, progress: bool = True, system: str | None = None) -> list[str]:
+    """What the model writes after each prompt's chat-template generation prompt, special tokens kept (greedy).
+
+    ``stop_tokens``: token strings that end generation (e.g. Gemma's ``"<end_of_turn>"`` and ``"<eos>"``). Each
+    continuation is decoded with its special tokens and cut right *after* the first stop token it wrote, so a
+    scorer can see how the turn ended: with an end-of-turn token, with a new ``<start_of_turn>``, or not at all
+    within ``max_new_tokens`` (``evaluation.chat_format`` scores these strings; taught in notebook 11).
+    Padding and batching as :func:`generate_answers`.
+    """
+    stop_ids = tokenizer.convert_tokens_to_ids(list(stop_tokens))
+    unknown = [token for token, tid in zip(stop_tokens, stop_ids) if tid is None or tid == tokenizer.unk_token_id]
+    if unknown:
+        raise ConfigError(f"the tokenizer has no token {unknown[0]!r} — pass stop tokens from its vocabulary")
+    texts = _render(tokenizer, list(prompts_or_messages), system, chat_template=True)
+    continuations = []
+    for row in _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progress, {"do_sample": False},
+                               stop_ids, add_special_tokens=False):
+        end = next((i for i, tid in enumerate(row) if tid in stop_ids), None)
+        kept = row if end is None else row[:end + 1]  # no stop token: generate ran to max_new_tokens, no pads
+        continuations.append(tokenizer.decode(kept, skip_special_tokens=False))
+    return continuations

@@ -34,6 +34,8 @@ One concern per module; every name is used as ``course_lib.evaluation.<name>``, 
 * ``answer_loss``: :func:`answer_token_losses`, the one answer-token NLL (07, 08)
 * ``results``: :class:`EvalResult`, :func:`comparison_table`, :func:`save_results`
 * ``generation_eval``: :func:`evaluate_generation`
+* ``chat_format``: :func:`format_verdict`, :func:`format_scores`, :func:`answer_text`, :func:`format_following`,
+  :class:`FormatResult`, ``VERDICTS``: does a generated turn close with the end-of-turn token (11)
 * ``facts``: :func:`value_match`, :func:`fact_answer_table`, :func:`fact_summary`, :func:`accuracy_by_kind`,
   :func:`fact_question_set`
 
@@ -43,6 +45,8 @@ One concern per module; every name is used as ``course_lib.evaluation.<name>``, 
 
 from ..generation import generate_answers  # re-exported: notebooks 02 and 07 call evaluation.generate_answers
 from ..plotting import history_table  # re-exported: the name the tests and learners already use
+from .chat_format import (VERDICTS, FormatResult, answer_text, format_following, format_scores,
+                          format_verdict)
 from .classification import (classification_metrics, confusion_table, misclassified, per_class_errors,
                              per_class_table, label_scores, predict_classes, predict_labels)
 from .facts import accuracy_by_kind, fact_answer_table, fact_question_set, fact_summary, value_match
@@ -57,7 +61,9 @@ from .text_metrics import (bleu, chrf, exact_match, generation_metrics, keyword_
                            worst_examples)
 
 __all__ = [
-    "EmbeddingProbe", "EvalResult", "Perplexity",
+    "VERDICTS",
+    "EmbeddingProbe", "EvalResult", "FormatResult", "Perplexity",
+    "answer_text", "format_following", "format_scores", "format_verdict",
     "accuracy_by_kind", "answer_logits", "answer_token_losses", "bleu", "chrf", "classification_metrics", "comparison_table", "confusion_table",
     "embedding_probe", "fact_question_set", "fit_probe", "label_scores", "predict_labels",
     "evaluate_generation", "exact_match", "fact_answer_table", "fact_summary", "generate_answers",

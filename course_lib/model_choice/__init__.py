@@ -27,6 +27,8 @@ One concern per module; every name is used as ``course_lib.model_choice.<name>``
 * ``published_models``: :class:`PublishedModel`, :func:`load_published` (the rows of ``published_models.json``),
   ``PUBLISHED``, :func:`published`
 * ``families``: :func:`family_table`
+* ``gemma_chat``: ``GEMMA_CHAT_TEMPLATE``, ``START_OF_TURN``, ``END_OF_TURN``, ``END_OF_TEXT``,
+  :func:`render_gemma_chat`, :func:`use_gemma_chat_format`: the base model's chat format (notebook 11)
 * ``optional``: :class:`OptionalModel`, ``GEMMA``, :func:`optional_available`, :func:`gemma_checkpoint`,
   :func:`load_gemma`. A test that replaces ``_located`` patches ``course_lib.model_choice.optional._located``,
   where :func:`optional_available` and ``_assemble`` look it up.
@@ -37,6 +39,8 @@ torch, transformers and sentence-transformers are imported inside functions only
 from .cards import ModelCard, cards_table, describe
 from .families import family_table
 from .memory import BYTES_PER_PARAM, GIB, MIB, classifier_shape, weight_bytes, weight_memory_table
+from .gemma_chat import (END_OF_TEXT, END_OF_TURN, GEMMA_CHAT_TEMPLATE, START_OF_TURN, render_gemma_chat,
+                         use_gemma_chat_format)
 from .optional import GEMMA, OptionalModel, gemma_checkpoint, load_gemma, optional_available
 # A private helper that tests reach as model_choice._assemble (tests/test_model_choice.py).
 from .optional import _assemble
@@ -46,10 +50,10 @@ from .published_models import PUBLISHED, PublishedModel, load_published, publish
 from .tokenizer_cost import SAMPLE_TEXTS, corpus_tokens, token_counts
 
 __all__ = [
-    "BYTES_PER_PARAM", "GEMMA", "GIB", "LABEL_MAX_SEQ_LEN", "MIB", "PUBLISHED", "SAMPLE_TEXTS",
+    "BYTES_PER_PARAM", "END_OF_TEXT", "END_OF_TURN", "GEMMA", "GEMMA_CHAT_TEMPLATE", "START_OF_TURN", "GIB", "LABEL_MAX_SEQ_LEN", "MIB", "PUBLISHED", "SAMPLE_TEXTS",
     "ModelCard", "OptionalModel", "PublishedModel",
     "cards_table", "classification_prompt", "classifier_shape", "completion_prompt", "corpus_tokens", "describe",
     "family_table", "gemma_checkpoint", "label_records", "load_gemma", "load_published", "one_shot_per_label",
     "optional_available", "parse_label",
-    "prompt_classify", "published", "similarity_classify", "token_counts", "weight_bytes", "weight_memory_table",
+    "prompt_classify", "published", "render_gemma_chat", "similarity_classify", "token_counts", "use_gemma_chat_format", "weight_bytes", "weight_memory_table",
 ]

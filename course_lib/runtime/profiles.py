@@ -91,6 +91,16 @@ class Profile:
             through TRL's ``SFTTrainer`` (``train.trl_sft``), evaluated at step 0 and three times after. Fewer
             than a full lesson-03 run: the notebook compares two curves, it does not need a finished model.
 
+    Instruction-tuning a base model (notebook 11, the optional Gemma 3 270M base):
+        base_sft_steps / base_sft_learning_rate: optimiser steps and peak learning rate of the LoRA run that
+            teaches the base model the chat format and to stop at ``<end_of_turn>``.
+        base_max_seq_len: longest training sequence of that run, in Gemma tokens. Short on purpose: the support
+            examples need about 40-110 tokens, and every token is a row through the 262k-word vocabulary.
+        base_eval_prompts: held-out support questions answered before and after the run (the format-following
+            share is measured on them).
+        base_new_tokens: generation budget per answer there; a continuation that has not closed its turn within it
+            does not follow the format.
+
     Precision:
         precision: ``"auto"`` lets :func:`choose_precision` decide from the hardware, or force
             ``"fp32"``/``"bf16"``/``"fp16"``.
@@ -142,6 +152,11 @@ class Profile:
     dpo_learning_rate: float = 1e-4
     dpo_beta: float = 0.1
     dpo_beta_tradeoff: float = 1.0
+    base_sft_steps: int = 60
+    base_sft_learning_rate: float = 2e-3
+    base_max_seq_len: int = 128
+    base_eval_prompts: int = 60
+    base_new_tokens: int = 48
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -160,6 +175,11 @@ PROFILES: dict[str, Profile] = {
         # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
         # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
         preference_questions=8, dpo_steps=2, dpo_batch_size=2, dpo_learning_rate=1e-3,
+        # Notebook 11 with Gemma installed (the tests run it without, in 3 s): 8 questions of 32 tokens before and
+        # after 8 steps of 4 examples, none cut at 96 tokens. Measured 2026-12-02 on a busy machine (1 thread,
+        # niced): 88 s for the notebook, 54 s of it training; held-out loss 4.51 -> 2.98, the answers already in
+        # the support style, none closing its turn within 32 tokens yet (0 of 8 before and after).
+        base_sft_steps=8, base_sft_learning_rate=1e-3, base_max_seq_len=96, base_eval_prompts=8, base_new_tokens=32,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -191,6 +211,13 @@ PROFILES: dict[str, Profile] = {
         # Lesson 08 (not yet timed in a kept run): 96 questions x 2 sampled answers, then three runs of 24 steps x
         # 4 pairs (DPO at two betas, SFT on the chosen answers), inside the 10 minutes with 03's adapter reused.
         preference_questions=96, dpo_steps=24, dpo_batch_size=4, dpo_learning_rate=5e-4,
+        # Notebook 11 (Gemma 3 270M base, optional). Estimated from the smoke run above, to be confirmed by the
+        # lead's kept run: a step of 4 examples took 6.5 s on one busy niced thread, so 60 steps of 8 on 2 idle
+        # cores should take 4-5 min, and 60 + 60 answers of up to 48 tokens about a minute; the whole notebook
+        # 6-8 min (plus ~1 min once, the first conversion). 480 examples at 2e-3 (the rate of the course's other
+        # cpu LoRA runs) against smoke's 32 at 1e-3, which already moved the answers into the support style.
+        # Sequences of 128 tokens keep every support example whole (the longest is 101 Gemma tokens).
+        base_sft_steps=60, base_sft_learning_rate=2e-3, base_max_seq_len=128, base_eval_prompts=60, base_new_tokens=48,
     ),
     "t4": Profile(
         name="t4",
