@@ -69,7 +69,7 @@ def check_quoted(quoted: str, times: dict, profile: str, number: str, unit: str,
 
 
 def notebook_number(cell: str) -> str:
-    found = re.search(r"\b(0\d) ·", cell)
+    found = re.search(r"\b(\d\d) ·", cell)
     return found.group(1) if found else ""
 
 

@@ -86,6 +86,12 @@ class Profile:
             rate of the DPO adapter; the SFT-on-chosen comparison run gets the same steps, batch and rate.
         dpo_beta: DPO's beta (the weight of the log-ratio margin; larger keeps the model nearer the reference).
         dpo_beta_tradeoff: the second beta the lesson trains with, to show how far each moves from the reference.
+    Sorting and labelling data (lesson 10, ``course_lib.labelling``):
+        labelling_tickets: support tickets labelled (``None`` = all 658): each gets a zero-shot suggestion from the
+            MiniLM encoder (one embedding per ticket) and a label from the keyword rule.
+        noise_test_examples: clean test reviews each noisy-label classifier is scored on (``None`` = all 240).
+            Its training budget is the encoder classifier's (``classifier_epochs``, ``classifier_learning_rate``,
+            ``train_examples``), one run per noise rate.
     The Hugging Face stack (appendix notebook 09):
         trl_steps: optimiser steps of the LoRA run that notebook 09 makes twice, through the course's trainer and
             through TRL's ``SFTTrainer`` (``train.trl_sft``), evaluated at step 0 and three times after. Fewer
@@ -142,6 +148,8 @@ class Profile:
     dpo_learning_rate: float = 1e-4
     dpo_beta: float = 0.1
     dpo_beta_tradeoff: float = 1.0
+    labelling_tickets: int | None = None
+    noise_test_examples: int | None = None
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -160,6 +168,8 @@ PROFILES: dict[str, Profile] = {
         # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
         # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
         preference_questions=8, dpo_steps=2, dpo_batch_size=2, dpo_learning_rate=1e-3,
+        # Lesson 10: 48 tickets to embed and label, three 4-step classifiers scored on 16 test reviews.
+        labelling_tickets=48, noise_test_examples=16,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -191,6 +201,11 @@ PROFILES: dict[str, Profile] = {
         # Lesson 08 (not yet timed in a kept run): 96 questions x 2 sampled answers, then three runs of 24 steps x
         # 4 pairs (DPO at two betas, SFT on the chosen answers), inside the 10 minutes with 03's adapter reused.
         preference_questions=96, dpo_steps=24, dpo_batch_size=4, dpo_learning_rate=5e-4,
+        # Lesson 10 (an estimate, to be confirmed by the lead's kept run): all 658 tickets (embedding them is a few
+        # seconds) and all 240 test reviews, so the drop in macro F1 gets an interval about half as wide as 60
+        # reviews give. Its three classifiers are notebook 03's (one pass over the 840 reviews at 2e-4, 48 s
+        # measured there), so about 3 x 50 s of training: the notebook should take 3-4 min on 2 cores.
+        labelling_tickets=None, noise_test_examples=None,
     ),
     "t4": Profile(
         name="t4",
