@@ -16,7 +16,7 @@ def confusion_matrix(table, title: str = "Confusion matrix", cmap: str = "Blues"
 
     values = np.asarray(table, dtype=float)
     n = values.shape[0]
-    fig = _figure(1.2 + 0.9 * n + 1.5, 1.2 + 0.9 * n)
+    fig = _figure(1.2 + 0.9 * values.shape[1] + 1.5, 1.2 + 0.9 * n)  # a column per predicted label (rows may be fewer)
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap=cmap, vmin=0)
     fig.colorbar(image, ax=ax, shrink=0.8)
