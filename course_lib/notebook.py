@@ -1,5 +1,5 @@
-"""Notebook comforts: the course's own errors shown as one short message instead of a wall of traceback, and the
-course's figures shown as pictures."""
+"""Notebook comforts: the course's own errors shown as one short message instead of a wall of traceback, the
+course's figures shown as pictures, and the one optional import of ``ipywidgets`` that the course's widgets share."""
 
 from __future__ import annotations
 
@@ -63,3 +63,19 @@ def show_figures_inline() -> bool:
     # bbox_inches is left as drawn: the course's figures use a constrained layout that already fits their labels.
     shell.display_formatter.formatters["image/png"].for_type(Figure, lambda fig: figure_png(fig, dpi=100))
     return True
+
+
+def ipywidgets_or_none(fallback: str):
+    """The ``ipywidgets`` module, or ``None`` (printing that ``fallback`` decides instead) when it is missing.
+
+    The course's widgets (notebook 08's A/B chooser, notebook 10's labelling widget) need no test for a front end:
+    each fills in its default choices *before* it is drawn (the stated rule, the shipped labels), and a click
+    overrules one. Headless (papermill, the tests) the widget is built but nobody clicks, so the defaults stand.
+    Only a missing ``ipywidgets`` needs handling, here, once for both.
+    """
+    try:
+        import ipywidgets
+    except ImportError:
+        print(f"ipywidgets is not installed: {fallback}")
+        return None
+    return ipywidgets

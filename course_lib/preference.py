@@ -22,6 +22,7 @@ from pathlib import Path
 from .errors import ConfigError, DataError
 from .evaluation import answer_logits, answer_token_losses, value_match
 from .files import write_text_atomic
+from .notebook import ipywidgets_or_none
 from .retrieval import check_grounding, stated_values
 
 PREFERENCE_FIELDS = ("prompt", "chosen", "rejected")
@@ -116,10 +117,8 @@ def ab_chooser(candidates: list[Candidate], show: int = 8):
     Returns the widget box, or ``None`` without ipywidgets. Headless (papermill, the tests) the box is drawn but
     nobody clicks, so the rule's choices stand: the default is always the rule.
     """
-    try:
-        import ipywidgets as widgets
-    except ImportError:
-        print("ipywidgets is not installed: the preference rule decides every pair")
+    widgets = ipywidgets_or_none("the preference rule decides every pair")
+    if widgets is None:
         return None
     rows = [_chooser_row(widgets, number, candidate) for number, candidate in enumerate(candidates[:show], 1)]
     return widgets.VBox(rows)

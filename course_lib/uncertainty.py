@@ -7,7 +7,8 @@ scipy's (``scipy.stats.bootstrap`` with ``paired=True``, percentile method), not
 
 Taught in notebook 03 (each fine-tuned model against both prompting baselines) and used in notebook 06 (gain by
 kind of fact); :func:`mean_interval` is the one-model interval for notebook 04's "how far do 60 questions go",
-and :func:`difference_over_seeds` the interval over training seeds of notebook 05's fixes.
+and :func:`difference_over_seeds` the interval over training seeds of notebook 05's fixes. :func:`label_interval`
+is one classifier's macro F1 with its interval (notebook 10: trained on wrong labels).
 """
 
 from __future__ import annotations
@@ -159,6 +160,28 @@ def macro_f1_codes(gold, predicted, n_labels: int, axis: int = -1):
     return np.mean(scores, axis=0)
 
 
+def _label_metric(metric: str, n_labels: int):
+    """``score(gold codes, predicted codes, axis=-1)`` for ``"macro_f1"`` or ``"accuracy"``, vectorised over rows."""
+    if metric not in ("macro_f1", "accuracy"):
+        raise ConfigError(f"unknown metric {metric!r} — use 'macro_f1' or 'accuracy'")
+
+    def score(g, p, axis=-1):
+        if metric == "accuracy":
+            return (g == p).mean(axis=axis)
+        return macro_f1_codes(g, p, n_labels, axis=axis)
+
+    return score
+
+
+def _label_codes(labels, *label_lists):
+    """Each list of labels as an array of codes ``0 .. len(labels)-1``; a value outside ``labels`` gets
+    ``len(labels)`` (always wrong)."""
+    import numpy as np
+
+    code = {label: i for i, label in enumerate(labels)}
+    return tuple(np.array([code.get(v, len(labels)) for v in values]) for values in label_lists)
+
+
 def paired_label_difference(y_true, pred_a, pred_b, labels, metric: str = "macro_f1", name_a: str = "a",
                             name_b: str = "b", confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES,
                             seed: int = 0) -> Difference:
@@ -169,26 +192,33 @@ def paired_label_difference(y_true, pred_a, pred_b, labels, metric: str = "macro
         labels: the classes scored; a prediction outside them (``"unparsed"``) counts as wrong.
         metric: ``"macro_f1"`` (not a mean over items, hence this function) or ``"accuracy"``.
     """
-    import numpy as np
-
     y_true, pred_a, pred_b, labels = list(y_true), list(pred_a), list(pred_b), list(labels)
     if not (len(y_true) == len(pred_a) == len(pred_b)) or not y_true:
         raise ConfigError(f"gold labels ({len(y_true)}), {name_a} ({len(pred_a)}) and {name_b} ({len(pred_b)}) "
                           "must be non-empty and the same length — predict every test item with both models")
-    if metric not in ("macro_f1", "accuracy"):
-        raise ConfigError(f"unknown metric {metric!r} — use 'macro_f1' or 'accuracy'")
-    code = {label: i for i, label in enumerate(labels)}
-    gold, a, b = (np.array([code.get(v, len(labels)) for v in values]) for values in (y_true, pred_a, pred_b))
-
-    def score(g, p, axis=-1):
-        if metric == "accuracy":
-            return (g == p).mean(axis=axis)
-        return macro_f1_codes(g, p, len(labels), axis=axis)
-
+    score = _label_metric(metric, len(labels))
+    gold, a, b = _label_codes(labels, y_true, pred_a, pred_b)
     low, high = _bootstrap((gold, a, b), lambda g, x, y, axis=-1: score(g, x, axis) - score(g, y, axis),
                            confidence, resamples, seed, vectorized=True)
     score_a, score_b = float(score(gold, a)), float(score(gold, b))
     return Difference(name_a, name_b, score_a, score_b, score_a - score_b, low, high, confidence, len(y_true))
+
+
+def label_interval(y_true, predicted, labels, metric: str = "macro_f1", confidence: float = 0.95,
+                   resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
+    """``(score, low, high)``: one classifier's macro F1 (or accuracy) on N items, with the bootstrap interval
+    over the items (the same resampling as :func:`paired_label_difference`, one classifier instead of two).
+
+    Taught in notebook 10: the classifier trained on each share of wrong labels, scored on clean test labels.
+    """
+    y_true, predicted, labels = list(y_true), list(predicted), list(labels)
+    if len(y_true) != len(predicted) or not y_true:
+        raise ConfigError(f"{len(y_true)} gold labels but {len(predicted)} predictions — they must be non-empty "
+                          "and the same length: predict every test item")
+    score = _label_metric(metric, len(labels))
+    gold, pred = _label_codes(labels, y_true, predicted)
+    low, high = _bootstrap((gold, pred), score, confidence, resamples, seed, vectorized=True)
+    return float(score(gold, pred)), low, high
 
 
 def mean_interval(scores, confidence: float = 0.95, resamples: int = DEFAULT_RESAMPLES,

@@ -86,6 +86,12 @@ class Profile:
             rate of the DPO adapter; the SFT-on-chosen comparison run gets the same steps, batch and rate.
         dpo_beta: DPO's beta (the weight of the log-ratio margin; larger keeps the model nearer the reference).
         dpo_beta_tradeoff: the second beta the lesson trains with, to show how far each moves from the reference.
+    Sorting and labelling data (lesson 10, ``course_lib.labelling``):
+        labelling_tickets: support tickets labelled (``None`` = all 658): each gets a zero-shot suggestion from the
+            MiniLM encoder (one embedding per ticket) and a label from the keyword rule.
+        noise_test_examples: clean test reviews each noisy-label classifier is scored on (``None`` = all 240).
+            Its training budget is the encoder classifier's (``classifier_epochs``, ``classifier_learning_rate``,
+            ``train_examples``), one run per noise rate.
     The Hugging Face stack (appendix notebook 09):
         trl_steps: optimiser steps of the LoRA run that notebook 09 makes twice, through the course's trainer and
             through TRL's ``SFTTrainer`` (``train.trl_sft``), evaluated at step 0 and three times after. Fewer
@@ -157,6 +163,8 @@ class Profile:
     base_max_seq_len: int = 128
     base_eval_prompts: int = 60
     base_new_tokens: int = 48
+    labelling_tickets: int | None = None
+    noise_test_examples: int | None = None
 
 
 # The one profile table. Budgets are measured guides (see README "Measured on this machine").
@@ -180,6 +188,8 @@ PROFILES: dict[str, Profile] = {
         # niced): 88 s for the notebook, 54 s of it training; held-out loss 4.51 -> 2.98, the answers already in
         # the support style, none closing its turn within 32 tokens yet (0 of 8 before and after).
         base_sft_steps=8, base_sft_learning_rate=1e-3, base_max_seq_len=96, base_eval_prompts=8, base_new_tokens=32,
+        # Lesson 10: 48 tickets to embed and label, three 4-step classifiers scored on 16 test reviews.
+        labelling_tickets=48, noise_test_examples=16,
         # fp32 in tests: the same numbers on every CPU, so golden values and resume comparisons are exact.
         precision="fp32",
     ),
@@ -218,6 +228,11 @@ PROFILES: dict[str, Profile] = {
         # cpu LoRA runs) against smoke's 32 at 1e-3, which already moved the answers into the support style.
         # Sequences of 128 tokens keep every support example whole (the longest is 101 Gemma tokens).
         base_sft_steps=60, base_sft_learning_rate=2e-3, base_max_seq_len=128, base_eval_prompts=60, base_new_tokens=48,
+        # Lesson 10 (an estimate, to be confirmed by the lead's kept run): all 658 tickets (embedding them is a few
+        # seconds) and all 240 test reviews, so the drop in macro F1 gets an interval about half as wide as 60
+        # reviews give. Its three classifiers are notebook 03's (one pass over the 840 reviews at 2e-4, 48 s
+        # measured there), so about 3 x 50 s of training: the notebook should take 3-4 min on 2 cores.
+        labelling_tickets=None, noise_test_examples=None,
     ),
     "t4": Profile(
         name="t4",
