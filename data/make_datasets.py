@@ -12,6 +12,7 @@ Outputs (see data/README.md for schemas and counts):
     data/support/knowledge_base.jsonl, facts.jsonl, support_clean.jsonl, release_notes_v2.jsonl,
     fact_questions.jsonl, support_new_batch.jsonl, support_raw_export.csv, raw_export_manifest.json
     data/sentiment/reviews.csv
+    data/tasks/facts.jsonl, support_pairs.jsonl, questions.jsonl   (the sister product, Brightleaf Tasks; seed 20261124)
 """
 
 from __future__ import annotations
@@ -494,11 +495,11 @@ CONTEXTS = [
 ]
 
 
-def style_question(rng: random.Random, core: str) -> str:
+def style_question(rng: random.Random, core: str, openers=None, suffixes=None) -> str:
     q = core
     if rng.random() < 0.15:
         q = q[0].lower() + q[1:]
-    return (rng.choice(OPENERS) + q + rng.choice(SUFFIXES)).strip()
+    return (rng.choice(openers or OPENERS) + q + rng.choice(suffixes or SUFFIXES)).strip()
 
 
 def render(t: str, v: str) -> str:
@@ -515,23 +516,31 @@ def too_similar(a: str, b: str, limit: float) -> bool:
     return sm.real_quick_ratio() > limit and sm.quick_ratio() > limit and sm.ratio() > limit
 
 
-def make_pairs(rng, facts, n_per_fact, id_prefix, values=None, max_ratio=0.8):
-    """Conversations about each fact; within a fact, no two pairs are more than ``max_ratio`` similar."""
+def make_pairs(rng, facts, n_per_fact, id_prefix, values=None, max_ratio=0.8, pools=None):
+    """Conversations about each fact; within a fact, no two pairs are more than ``max_ratio`` similar.
+
+    ``pools``: the phrasing pools (``openers``, ``suffixes``, ``greetings``, ``closers``, ``contexts``) of another
+    product; ``None``: Brightleaf Notes' own. A fact's training phrasings are ``train_questions`` when it has them,
+    else all its ``questions`` but the last (held out for fact_questions.jsonl).
+    """
+    pools = pools or {}
+    greetings, closers = pools.get("greetings", GREETINGS), pools.get("closers", CLOSERS)
+    contexts = pools.get("contexts", CONTEXTS)
     rows = []
     for f in facts:
         value = (values or {}).get(f["fact_id"], f["value"])
-        train_qs = f["questions"][:-1]
+        train_qs = f.get("train_questions") or f["questions"][:-1]
         accepted = []
         tries = 0
         while len(accepted) < n_per_fact and tries < 400:
             tries += 1
-            q = style_question(rng, rng.choice(train_qs))
-            greet, template = rng.choice(GREETINGS), rng.choice(f["answers"])
+            q = style_question(rng, rng.choice(train_qs), pools.get("openers"), pools.get("suffixes"))
+            greet, template = rng.choice(greetings), rng.choice(f["answers"])
             body = render(template, value)
             if greet.endswith(", ") and body[:2].istitle() and not template.startswith("{v}"):  # "Hi there, you ..." not "Hi there, You ..."
                 body = body[0].lower() + body[1:]
-            a = (greet + body + rng.choice(CLOSERS)).strip()
-            ctx = rng.choice(CONTEXTS)
+            a = (greet + body + rng.choice(closers)).strip()
+            ctx = rng.choice(contexts)
             text = q + " " + ctx + " " + a
             if any(too_similar(text, other[3], max_ratio) for other in accepted):
                 continue
@@ -864,6 +873,165 @@ def make_reviews(rng, n=1200, shares=(("positive", 0.6), ("negative", 0.25), ("n
 
 
 # ----------------------------------------------------------------------------------------------------------
+# The sister domain: Brightleaf Tasks, a to-do list app by the same fictional Brightleaf Labs (notebook 07,
+# transfer between domains). Support pairs written like the Notes ones, from its own fact table; six facts are
+# company-wide (the Brightleaf account, billing and support, the same value and wording as the Notes fact named in
+# `shared_with`), twelve belong to Tasks alone (several are a Notes fact with another value: prices, limits).
+# Each fact has three training phrasings and two held-out ones (data/tasks/questions.jsonl, never in the pairs).
+# ----------------------------------------------------------------------------------------------------------
+TASKS_SEED = SEED + 2  # 20261124: its own stream, so the Notes and review files above never change with it
+TASKS_PRODUCT = "Brightleaf Tasks"
+TASKS_FACTS = []
+
+
+def T(fid, cat, statement, value, shared_with, train_questions, held_out, answers, keywords=None):
+    TASKS_FACTS.append(dict(fact_id=fid, category=cat, statement=statement, value=value, shared_with=shared_with,
+                            train_questions=train_questions, held_out=held_out, answers=answers,
+                            keywords=keywords or ["{v}"]))
+
+
+# --- company-wide: the same policy as Brightleaf Notes ----------------------------------------------------------
+T("t-annual-discount", "billing", "Paying yearly instead of monthly saves {v}.", "20%", "f-annual-discount",
+  ["Is the yearly plan cheaper?", "Do I save anything by paying annually?", "What discount do I get for paying a year upfront?"],
+  ["How much cheaper is annual billing for Tasks?", "What's the saving if I switch my task list subscription to yearly?"],
+  ["Yes, annual billing saves {v} compared with paying month by month.",
+   "Paying yearly gives you {v} off the monthly price."])
+T("t-student", "billing", "Students and teachers get {v} off Tasks Plus and Pro.", "50%", "f-student",
+  ["Is there a student price for Tasks?", "Do teachers get a discount?", "I'm at university, can I get Pro for less?"],
+  ["How big is the education discount on Brightleaf Tasks?", "What discount do students get on the to-do app?"],
+  ["Yes, students and teachers get {v} off Plus and Pro.",
+   "We offer {v} off Plus and Pro for students and teaching staff."])
+T("t-payment", "billing", "Subscriptions can be paid by card, {v} or Apple Pay.", "PayPal", "f-payment",
+  ["How can I pay for Tasks Plus?", "Can I pay for my subscription without a credit card?",
+   "Which payment options are there?"],
+  ["Besides a card, what can I use to pay for Brightleaf Tasks?", "Is PayPal accepted for a Tasks subscription?"],
+  ["We accept credit and debit cards, {v} and Apple Pay.", "Besides cards you can pay with {v} or Apple Pay."])
+T("t-chat-hours", "support", "Live chat is open {v}.", "Monday to Friday, 8:00 to 18:00 CET", "f-chat-hours",
+  ["When can I chat with support?", "What are the live chat hours?", "Is support available on Saturdays?"],
+  ["At what times is the Tasks support chat staffed?", "When is someone on live chat for the to-do app?"],
+  ["Live chat is open {v}; outside those hours send us a message and we'll reply by email.",
+   "You can reach live chat {v}."],
+  keywords=["Monday to Friday", "8:00", "18:00"])
+T("t-reset-link", "account", "A password reset link is valid for {v}.", "1 hour", "f-reset-link",
+  ["My reset link has expired, why?", "How long does a password reset email work?",
+   "The link to reset my password doesn't open anymore."],
+  ["For how long can I use the password reset link for Tasks?", "When does a Brightleaf password reset link expire?"],
+  ["Reset links are valid for {v}. Request a new one from the sign-in page if it has expired.",
+   "A reset link expires after {v}; ask for a fresh one and use it straight away."])
+T("t-2fa", "account", "Two-factor authentication is set up in {v}.", "Settings > Security > Two-factor", "f-2fa",
+  ["How do I turn on two-factor authentication?", "Can I protect my account with 2FA?",
+   "Where is the two-step verification setting?"],
+  ["Which menu enables 2FA in Brightleaf Tasks?", "Where do I set up two-factor login for my task account?"],
+  ["Open {v} and scan the QR code with an authenticator app.", "Yes, go to {v}; we support authenticator apps."])
+
+# --- Brightleaf Tasks alone ----------------------------------------------------------------------------------------
+T("t-free-projects", "plans", "The Free plan allows up to {v}.", "5 projects", None,
+  ["How many projects can I have on the free plan?", "Is there a project limit without a subscription?",
+   "Why can't I create another project? I'm a free user."],
+  ["What's the maximum number of projects for free accounts in Tasks?", "How many task projects come with Free?"],
+  ["The Free plan allows up to {v}; Plus and Pro have no project limit.",
+   "Free accounts can keep up to {v}. Archive one or upgrade to add more."])
+T("t-plus-price", "billing", "Tasks Plus costs {v}.", "$3.99 per month", None,
+  ["How much is Tasks Plus?", "What does the Plus plan cost for the to-do app?", "I'd like to upgrade to Plus, what's the price?"],
+  ["What is the monthly price of Brightleaf Tasks Plus?", "How much do I pay each month for Plus in Tasks?"],
+  ["Tasks Plus costs {v}. Annual billing brings the monthly cost down.",
+   "The Plus plan is {v}, billed to the payment method on your account."])
+T("t-pro-price", "billing", "Tasks Pro costs {v}.", "$6.99 per month", None,
+  ["What's the price of Tasks Pro?", "How much does a Pro subscription cost for Tasks?",
+   "Can you tell me what Pro costs per month?"],
+  ["What do I pay monthly for Brightleaf Tasks Pro?", "How much is the Pro tier of the to-do app?"],
+  ["Tasks Pro is {v}, and you can cancel any time.", "A Pro subscription costs {v}; yearly billing costs less."])
+T("t-quick-add", "shortcuts", "Add a task from anywhere with {v}.", "Ctrl+Q", None,
+  ["What's the shortcut to add a task?", "Is there a hotkey for quick add?",
+   "How do I add a task without opening the app window?"],
+  ["Which keys open quick add in Brightleaf Tasks?", "What is the keyboard shortcut for a new task?"],
+  ["Press {v} to open quick add from anywhere, even when the app is in the background.",
+   "{v} opens quick add; type the task and press Enter."])
+T("t-recurring", "tasks", "A task repeats when its title ends with a rule such as {v}.", "every weekday", None,
+  ["How do I make a task repeat?", "Can tasks be recurring?", "I want a reminder task that comes back every morning."],
+  ["What do I type to create a repeating task?", "How are recurring tasks set up in Tasks?"],
+  ["End the task's title with a rule such as {v}, and a new copy appears each time you complete it.",
+   "Type a rule like {v} at the end of the title; the task then repeats on its own."])
+T("t-priority", "tasks", "Mark a task as high priority by typing {v} in its title.", "!!", None,
+  ["How do I set a task's priority?", "Can I flag a task as urgent?", "Is there a quick way to mark something important?"],
+  ["What do I type to make a task high priority?", "How do I give a task the top priority?"],
+  ["Type {v} anywhere in the title and the task turns red and moves to the top.",
+   "Add {v} to the task's title to mark it high priority."])
+T("t-done-days", "tasks", "Completed tasks stay in the Done list for {v} before they are archived.", "90 days", None,
+  ["Where do my completed tasks go?", "How long are finished tasks kept?", "I ticked off a task by mistake weeks ago, is it still there?"],
+  ["How long does the Done list keep completed tasks?", "When are completed tasks archived?"],
+  ["Completed tasks stay in the Done list for {v}; after that they are archived, not deleted.",
+   "Finished tasks are kept in Done for {v}. Untick one there to bring it back."])
+T("t-focus-timer", "features", "The focus timer runs for {v} by default.", "25 minutes", None,
+  ["How long is the focus timer?", "Can I use a Pomodoro timer in the app?", "What's the default focus session length?"],
+  ["How many minutes does a focus session last by default?", "What is the standard length of the Tasks focus timer?"],
+  ["The focus timer runs for {v} by default; you can change it in its settings.",
+   "A focus session lasts {v} unless you pick another length."])
+T("t-calendar-view", "views", "The calendar view is opened from {v}.", "View > Calendar", None,
+  ["How do I see my tasks on a calendar?", "Is there a calendar view?", "Where can I see tasks by due date in a month grid?"],
+  ["Which menu opens the calendar view in Tasks?", "How do I switch to the calendar layout?"],
+  ["Open {v} to see every task with a due date on a monthly calendar.",
+   "Yes: {v} shows your tasks by due date; drag one to move its date."])
+T("t-subtasks", "tasks", "A task can hold up to {v}.", "50 subtasks", None,
+  ["Can I split a task into smaller steps?", "Is there a limit on subtasks?", "How many checklist items can one task have?"],
+  ["What is the maximum number of subtasks per task?", "How many subtasks fit under a single task?"],
+  ["A task can hold up to {v}; press Tab on a new line to make one.", "Each task takes up to {v}."])
+T("t-share-project", "sharing", "A project on Plus can be shared with up to {v}.", "5 people", None,
+  ["How many people can I share a project with?", "Can I invite my family to a shopping list project?",
+   "Is there a limit on project members on Plus?"],
+  ["What's the collaborator limit for a Plus project in Tasks?", "How many members can join one shared project on Plus?"],
+  ["On Plus a project can be shared with up to {v}; Pro raises the limit.",
+   "You can invite up to {v} to one project on Plus."])
+T("t-import", "import", "Tasks are imported from a {v} file under File > Import.", "CSV", None,
+  ["Can I bring my tasks over from another app?", "How do I import a to-do list?", "Is there a way to move my old tasks in?"],
+  ["Which file format does the Tasks import accept?", "What kind of file can I import tasks from?"],
+  ["Export your list from the other app as a {v} file and open File > Import.",
+   "Yes: File > Import reads a {v} file with one task per row."])
+
+TASKS_POOLS = {
+    "openers": ["", "", "", "Hi there! ", "Hello, ", "Hey, quick question. ", "Good morning. ", "Hi team, ",
+                "Sorry to bother you. ", "I've been using Brightleaf Tasks for a year. ", "New user here. ",
+                "My manager asked me to check something. ", "I'm setting this up for my dad. ",
+                "We plan our whole renovation in Tasks. ", "I use the app for my revision timetable. ",
+                "Quick one before my stand-up. ", "Long-time Pro user. ", "I couldn't find this in the help pages. ",
+                "I run a small cleaning business and track jobs in the app. ",
+                "My partner and I share a project for groceries. ", "Just switched from another to-do app. "],
+    "suffixes": ["", "", "", "", " Thanks!", " Thanks in advance.", " Cheers.", " Any help appreciated.",
+                 " Thank you!", " I'm on the Windows app.", " I mostly use the iPhone app.",
+                 " This is on my Android phone.", " I'm using the web version.", " Asking before I renew.",
+                 " It's a bit urgent.", " Many thanks, Alex."],
+    "greetings": ["", "", "", "Hi! ", "Hello, ", "Thanks for reaching out. ", "Good question! ", "Happy to help. ",
+                  "Thanks for getting in touch. ", "Hi there, ", "Sure thing. ", "Thanks for asking. "],
+    "closers": ["", "", "", " Let us know if anything is unclear.", " Hope that helps!", " Have a great day.",
+                " Feel free to reply if you have more questions.", " We're here if you need anything else.",
+                " Just reply to this message if it doesn't work.", " Thanks for using Brightleaf Tasks!",
+                " Happy planning!"],
+    "contexts": ["", "", "", "", "", "", "Plan: Free\nDevice: Android phone", "Plan: Plus (monthly)\nDevice: Windows laptop",
+                 "Plan: Pro (annual)\nDevice: MacBook", "Plan: Free\nDevice: iPhone", "Plan: Plus (annual)\nDevice: iPad",
+                 "Plan: Pro (monthly)\nDevice: web app", "Customer since 2024, Plus plan"],
+}
+
+
+def build_tasks() -> dict[str, str]:
+    """The sister domain's files (data/tasks/): facts, 12 support pairs per fact, two held-out questions per fact."""
+    rng = random.Random(TASKS_SEED)
+    files = {}
+    files["tasks/facts.jsonl"] = jsonl(
+        {"fact_id": f["fact_id"], "category": f["category"], "statement": render(f["statement"], f["value"]),
+         "value": f["value"], "shared_with": f["shared_with"]} for f in TASKS_FACTS)
+    files["tasks/support_pairs.jsonl"] = jsonl(make_pairs(rng, TASKS_FACTS, 12, "tp", pools=TASKS_POOLS))
+    # held-out questions: the first phrasing of every fact (a prefix of 18 covers every fact, a third of them
+    # shared), then the second phrasings, Tasks' own facts first (a longer prefix never over-weights shared facts)
+    own_first = sorted(TASKS_FACTS, key=lambda f: f["shared_with"] is not None)
+    questions = [(f, f["held_out"][0]) for f in TASKS_FACTS] + [(f, f["held_out"][1]) for f in own_first]
+    files["tasks/questions.jsonl"] = jsonl(
+        {"qid": f"tq-{i + 1:03d}", "question": q, "answer": render(f["statement"], f["value"]),
+         "keywords": fact_keywords(f, f["value"]), "fact_id": f["fact_id"], "category": f["category"],
+         "shared": f["shared_with"] is not None} for i, (f, q) in enumerate(questions))
+    return files
+
+
+# ----------------------------------------------------------------------------------------------------------
 def jsonl(rows) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
@@ -942,6 +1110,7 @@ def build() -> dict[str, str]:
 
     reviews_csv, _ = make_reviews(random.Random(SEED + 1))
     files["sentiment/reviews.csv"] = reviews_csv
+    files.update(build_tasks())
     return files
 
 

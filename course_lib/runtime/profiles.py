@@ -76,6 +76,13 @@ class Profile:
     Continuous learning (lesson 07, ``python -m course_lib retrain``):
         retrain_steps: optimiser steps of one retraining run on new data (+ replay); the same with and without
             replay, so their forgetting is compared at equal cost.
+        transfer_steps: optimiser steps of each LoRA run on the sister domain (``data/tasks/``), one from the
+            base model and one from the support adapter: the same steps, batches and learning rate for both
+            (``continual.transfer_curve``).
+        transfer_score_every: the sister task is scored before step 1 and every this many steps (and at the last).
+        transfer_questions: held-out sister questions asked at each scored step (the file lists one phrasing of
+            every fact first, so a prefix covers every fact).
+        transfer_new_tokens: generation budget of those answers, in tokens (the value comes early in an answer).
 
     Learning from feedback (lesson 08, ``train.train_dpo``):
         preference_questions: training questions the SFT model answers twice (sampled) to make preference pairs;
@@ -150,6 +157,10 @@ class Profile:
     label_steps: int = 40
     label_learning_rate: float = 2e-3
     retrain_steps: int = 32
+    transfer_steps: int = 40
+    transfer_score_every: int = 10
+    transfer_questions: int = 36
+    transfer_new_tokens: int = 48
     trl_steps: int = 60
     preference_questions: int = 200
     preference_temperature: float = 0.8
@@ -180,6 +191,9 @@ PROFILES: dict[str, Profile] = {
         overfit_learning_rate=6e-3,
         retrain_steps=4, triage_steps=12, label_steps=4, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
         trl_steps=4,
+        # Lesson 07's transfer section: 2 steps from each start, scored at 0 and 2 on 4 questions of 12 tokens
+        # (measured: the section took 29 s of the notebook's 136 s, niced on 1 thread, when scored at 0, 1 and 2).
+        transfer_steps=2, transfer_score_every=2, transfer_questions=4, transfer_new_tokens=12,
         # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
         # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
         preference_questions=8, dpo_steps=2, dpo_batch_size=2, dpo_learning_rate=1e-3,
@@ -218,6 +232,12 @@ PROFILES: dict[str, Profile] = {
         # (~17 s each) per path. Not timed on an idle machine yet: on 2 cores shared with other jobs (load ~5) the
         # course's run took 385 s, TRL's 462 s and the notebook 17.6 min, so idle it should be well under that.
         trl_steps=8,
+        # Lesson 07's transfer section must add <= 3 min. Estimated from the measurements above, to be confirmed by
+        # the lead's kept run: 2 runs x 12 steps x ~4.2 s = ~100 s; 8 scorings (steps 0, 4, 8, 12 for each start)
+        # of 24 answers x 32 tokens in one batch, ~5 s each (60 x 48 tokens took ~21 s) = ~40 s; 3 loss passes over
+        # 60 old test pairs ~15 s. 12 x 8 = 96 examples is under half a pass over the 216 sister pairs. 24 questions:
+        # one per fact (6 of 18 shared with Notes) and 6 more of Tasks' own facts, so 6 of the 24 are shared.
+        transfer_steps=12, transfer_score_every=4, transfer_questions=24, transfer_new_tokens=32,
         # Lesson 08 (not yet timed in a kept run): 96 questions x 2 sampled answers, then three runs of 24 steps x
         # 4 pairs (DPO at two betas, SFT on the chosen answers), inside the 10 minutes with 03's adapter reused.
         preference_questions=96, dpo_steps=24, dpo_batch_size=4, dpo_learning_rate=5e-4,
