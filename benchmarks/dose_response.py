@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,13 +26,8 @@ SYSTEM = "You are the support assistant for Brightleaf Notes, a note-taking app.
 
 
 def cpu_facts() -> dict:
-    """CPU model and the flags that decide the matmul path (AVX2, AVX512, AVX512-BF16, AMX)."""
-    text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace") if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 platform.processor())
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-    return {"model": model, "flags": [f for f in wanted if f in flags]}
+    """CPU model and the flags that decide the matmul path (AVX2, AVX512, AVX512-BF16, AMX): runtime.cpu_features."""
+    return runtime.cpu_features()
 
 
 def support_splits() -> dict[str, list]:

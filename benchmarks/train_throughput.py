@@ -186,9 +186,11 @@ def main(argv=None) -> None:
               "loss_gap_c_minus_b": c["eval_loss"] - b["eval_loss"], "loss_tolerance": args.loss_tolerance,
               "examples": len(train_feats), "mean_tokens": mean_len, "packed_rows": len(packed),
               "packed_rows_per_step": packed_batch, "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
-              "stamp": rt.stamp()}
+              "cpu": rt.stamp()["cpu"], "stamp": rt.stamp()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str))
+    print(f"CPU: {result['cpu']['model']}, flags {' '.join(result['cpu']['flags']) or 'none of ' + ' '.join(runtime.MATMUL_FLAGS)}"
+          f" -> precision {rt.precision}")
     for p in paths:
         print(f"{p['path']:11s} {p['precision']}: {p['useful_tokens_per_s']:7.1f} useful tok/s, peak RSS "
               f"{p['peak_rss_mib']:.0f} MiB, {p['peak_fraction']:.2f} of matmul peak, eval loss {p['eval_loss']:.4f}")

@@ -72,3 +72,10 @@ def test_importing_course_lib_does_not_import_torch():
 
     code = "import course_lib, course_lib.cli, course_lib.runtime, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_stamp_records_the_cpu_model_and_its_matmul_flags():
+    rt = runtime.setup("smoke", seed=0, quiet=True)
+    cpu = rt.stamp()["cpu"]
+    assert set(cpu) == {"model", "flags"} and isinstance(cpu["model"], str) and cpu["model"]
+    assert set(cpu["flags"]) <= set(runtime.MATMUL_FLAGS)

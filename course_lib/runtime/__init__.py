@@ -22,8 +22,8 @@ calls ``runtime.<name>``; inside it, :func:`setup` looks its helpers up in ``cou
 ``bf16_matmul_is_faster`` up in ``course_lib.runtime.hardware``.
 """
 
-from .hardware import (PRECISION_ENV, bf16_matmul_is_faster, choose_precision, cpu_supports_bf16, cuda_capability,
-                       default_threads)
+from .hardware import (MATMUL_FLAGS, PRECISION_ENV, bf16_matmul_is_faster, choose_precision, cpu_features,
+                       cpu_supports_bf16, cuda_capability, default_threads)
 from .profiles import (DEFAULT_DECODER, PROFILE_ENV, PROFILES, Profile, auto_profile_name, get_profile,
                        resolve_profile)
 from .seeds import seed_everything
@@ -31,8 +31,8 @@ from .session import Runtime, setup
 from .stamp import git_commit, package_versions
 
 __all__ = [
-    "DEFAULT_DECODER", "PRECISION_ENV", "PROFILES", "PROFILE_ENV",
+    "DEFAULT_DECODER", "MATMUL_FLAGS", "PRECISION_ENV", "PROFILES", "PROFILE_ENV",
     "Profile", "Runtime",
-    "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "cpu_supports_bf16", "cuda_capability",
+    "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "cpu_features", "cpu_supports_bf16", "cuda_capability",
     "default_threads", "get_profile", "git_commit", "package_versions", "resolve_profile", "seed_everything", "setup",
 ]

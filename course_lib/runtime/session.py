@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import RunDir
-from .hardware import _cpu_name, choose_precision, cuda_capability, default_threads
+from .hardware import _cpu_name, choose_precision, cpu_features, cuda_capability, default_threads
 from .profiles import Profile, get_profile, resolve_profile
 from .seeds import seed_everything
 from .stamp import git_commit, package_versions
@@ -82,6 +82,7 @@ class Runtime:
             "seed": self.seed,
             "threads": self.threads,
             "hardware": self.hardware,
+            "cpu": cpu_features(),
             "capability": list(self.capability) if self.capability else None,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
