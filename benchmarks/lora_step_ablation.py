@@ -58,12 +58,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
+                        help="run only the variants whose name contains one of these strings")
     parser.add_argument("--out", default="benchmarks/results/lora_step_ablation.json")
     args = parser.parse_args()
     rt = runtime.setup(args.profile, 0)
     splits = support_splits()
     rows = []
     for name, options in VARIANTS.items():
+        if args.only and not any(text in name for text in args.only):
+            continue
         options = dict(options)
         model, tokenizer = prepared_model(rt, options.pop("model", ""))
         if model is None:

@@ -251,6 +251,13 @@ def quiet_transformers_progress():
             hf_logging.enable_progress_bar()
 
 
+def attention_kwargs(runtime) -> dict:
+    """``from_pretrained`` keyword for the runtime's attention kernel (eager on the CPU: faster at the course's
+    sequence lengths, see :func:`course_lib.runtime.attention_implementation`); none without a runtime."""
+    attention = getattr(runtime, "attention", None)
+    return {"attn_implementation": attention} if attention else {}
+
+
 def load_causal_lm(name: str = DEFAULT_DECODER, runtime=None, source: str | None = None,
                    dtype=None, verbose: bool = True):
     """Load a registry decoder and its tokenizer, ready to train or generate.
@@ -279,7 +286,7 @@ def load_causal_lm(name: str = DEFAULT_DECODER, runtime=None, source: str | None
         where = cached_checkpoint(name, progress=verbose)
     with quiet_transformers_progress():
         tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(where))
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype or torch.float32, **attention_kwargs(runtime))
     model.config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id

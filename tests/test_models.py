@@ -183,3 +183,8 @@ def test_evaluating_restores_train_mode_and_padding_side_even_after_an_error():
     with models.evaluating(model):  # no tokenizer: only the mode is switched, and put back as it was
         assert not model.training
     assert not model.training
+
+
+def test_load_causal_lm_uses_the_runtimes_attention_kernel(smol, smoke_runtime):
+    model, _ = smol
+    assert model.config._attn_implementation == smoke_runtime.attention

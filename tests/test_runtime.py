@@ -79,3 +79,10 @@ def test_the_stamp_records_the_cpu_model_and_its_matmul_flags():
     cpu = rt.stamp()["cpu"]
     assert set(cpu) == {"model", "flags"} and isinstance(cpu["model"], str) and cpu["model"]
     assert set(cpu["flags"]) <= set(runtime.MATMUL_FLAGS)
+
+
+def test_decoders_use_eager_attention_on_the_cpu_and_sdpa_on_a_gpu():
+    assert runtime.attention_implementation("cpu") == "eager"  # measured faster at the course's lengths
+    assert runtime.attention_implementation("cuda") == "sdpa"
+    rt = runtime.setup("smoke", seed=0, quiet=True)
+    assert rt.attention == runtime.attention_implementation(rt.device) and rt.stamp()["attention"] == rt.attention

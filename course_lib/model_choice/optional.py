@@ -124,11 +124,11 @@ def load_gemma(spec: OptionalModel = GEMMA, runtime=None, verbose: bool = True):
 
     start = time.perf_counter()
     folder = gemma_checkpoint(spec, progress=verbose)
-    from ..models import quiet_transformers_progress
+    from ..models import attention_kwargs, quiet_transformers_progress
 
     with quiet_transformers_progress():
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **attention_kwargs(runtime))
     if tokenizer.pad_token_id is None:
         raise ConfigError(f"the {spec.name} tokenizer has no pad token — delete {folder} and load it again")
     model.generation_config.pad_token_id = tokenizer.pad_token_id

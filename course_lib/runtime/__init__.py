@@ -22,7 +22,7 @@ calls ``runtime.<name>``; inside it, :func:`setup` looks its helpers up in ``cou
 ``bf16_matmul_is_faster`` up in ``course_lib.runtime.hardware``.
 """
 
-from .hardware import (MATMUL_FLAGS, PRECISION_ENV, bf16_matmul_is_faster, choose_precision, cpu_features,
+from .hardware import (MATMUL_FLAGS, PRECISION_ENV, attention_implementation, bf16_matmul_is_faster, choose_precision, cpu_features,
                        cpu_supports_bf16, cuda_capability, default_threads)
 from .profiles import (DEFAULT_DECODER, PROFILE_ENV, PROFILES, Profile, auto_profile_name, get_profile,
                        resolve_profile)
@@ -33,6 +33,6 @@ from .stamp import git_commit, package_versions
 __all__ = [
     "DEFAULT_DECODER", "MATMUL_FLAGS", "PRECISION_ENV", "PROFILES", "PROFILE_ENV",
     "Profile", "Runtime",
-    "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "cpu_features", "cpu_supports_bf16", "cuda_capability",
+    "attention_implementation", "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "cpu_features", "cpu_supports_bf16", "cuda_capability",
     "default_threads", "get_profile", "git_commit", "package_versions", "resolve_profile", "seed_everything", "setup",
 ]

@@ -127,6 +127,18 @@ def default_threads() -> int:
     return max(1, cpus // max(1, local_processes))
 
 
+def attention_implementation(device: str) -> str:
+    """The attention kernel the course's decoders use: ``"eager"`` (plain matmuls) on the CPU, ``"sdpa"`` on a GPU.
+
+    On the CPU the fused scaled-dot-product attention costs more than it saves at the course's sequence lengths
+    (64-192 tokens): its backward pass was 19 % of a LoRA step on an AMX Xeon, for a sliver of the FLOPs. Measured
+    with benchmarks/lora_step_ablation.py on 2 AMD EPYC cores (2026-12-02), the course's LoRA step with eager
+    attention: 1.26x the useful tokens/s in bf16 (AVX512-BF16: 835 -> 1050), 1.06x in fp32 (383 -> 407). On a GPU
+    SDPA's fused kernels win and save memory, so it stays.
+    """
+    return "sdpa" if device == "cuda" else "eager"
+
+
 # The instruction-set flags that decide the CPU's matmul path: fp32 only (AVX2), AVX-512, bf16 dot products
 # (AVX512-BF16) or bf16 matrix tiles (AMX, about three times AVX512-BF16's bf16 peak on 2 cores).
 MATMUL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import RunDir
-from .hardware import _cpu_name, choose_precision, cpu_features, cuda_capability, default_threads
+from .hardware import (_cpu_name, attention_implementation, choose_precision, cpu_features, cuda_capability,
+                       default_threads)
 from .profiles import Profile, get_profile, resolve_profile
 from .seeds import seed_everything
 from .stamp import git_commit, package_versions
@@ -36,6 +37,8 @@ class Runtime:
         hardware: human-readable CPU/GPU description.
         capability: CUDA compute capability or ``None``.
         colab: running inside Google Colab.
+        attention: the decoders' attention kernel, ``"eager"`` on the CPU, ``"sdpa"`` on a GPU
+            (:func:`course_lib.runtime.attention_implementation` says why).
     """
 
     profile: Profile
@@ -46,6 +49,7 @@ class Runtime:
     hardware: str
     capability: tuple[int, int] | None = None
     colab: bool = False
+    attention: str = "sdpa"
     started: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -79,6 +83,7 @@ class Runtime:
             "profile": dataclasses.asdict(self.profile),
             "device": self.device,
             "precision": self.precision,
+            "attention": self.attention,
             "seed": self.seed,
             "threads": self.threads,
             "hardware": self.hardware,
@@ -127,7 +132,8 @@ def setup(profile: str = "auto", seed: int = 0, threads: int | None = None, quie
     seed_everything(seed)
     hardware = torch.cuda.get_device_name(0) if device == "cuda" else f"{_cpu_name()}, {threads} threads"
     rt = Runtime(profile=chosen, device=device, precision=precision, seed=seed, threads=threads, hardware=hardware,
-                 capability=capability, colab="google.colab" in sys.modules)
+                 capability=capability, colab="google.colab" in sys.modules,
+                 attention=attention_implementation(device))
     if not quiet:
         print(rt.summary())
     return rt

@@ -161,7 +161,7 @@ def load_trained(folder, runtime=None, base: str | None = None):
 
         with models.quiet_transformers_progress():
             tokenizer = models.prepare_tokenizer(AutoTokenizer.from_pretrained(folder))
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **models.attention_kwargs(runtime))
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.generation_config.eos_token_id = tokenizer.eos_token_id
         if runtime is not None:
