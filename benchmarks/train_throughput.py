@@ -8,9 +8,10 @@ course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tok
 (a) tutorial: Trainer + peft LoRA, fp32, every batch padded to 128 tokens (CausalCollator(pad_to_multiple_of=128)).
 (b) tuned:    Trainer, dynamic padding (CausalCollator), train_sampling_strategy="group_by_length", bf16 autocast
               where the CPU supports it (runtime.choose_precision).
-(c) course:   what ``course_lib.train`` does for LoRA: (b)'s batches and precision, trained by the course's
-              Trainer subclass, whose loss sends only the labelled (response) positions through the 49k-vocabulary
-              output head (train.labelled_positions_loss). ``--course-batching packed`` tries the alternative
+(c) course:   what ``course_lib.train`` does for LoRA: (b)'s batches and precision, the runtime's attention kernel
+              (eager on the CPU: runtime.attention_implementation), trained by the course's Trainer subclass, whose
+              loss sends only the labelled (response) positions through the 49k-vocabulary output head
+              (train.labelled_positions_loss). ``--course-batching packed`` tries the alternative
               instead: leak-free packed rows (formatting.pack_examples + PackedCollator, rows per step chosen so a
               step holds about as many tokens as a step of (b)) with the frozen base's linear weights stored in
               bf16 (under autocast the matmuls see the same bf16 values, without the per-step weight casts).
@@ -74,13 +75,15 @@ def _eval_loss(model, features, pad_id, precision):
 
 
 def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, batch_size, tok, out_dir, bf16_base,
-             group_by_length, trainer_class=None):
+             group_by_length, trainer_class=None, runtime=None):
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from course_lib import models, train
 
-    model, _ = models.load_causal_lm(verbose=False)
+    # runtime=None: transformers' default attention (SDPA), as a tutorial or a tuned HF recipe gets it; the course's
+    # path passes its runtime, whose attention kernel is the one the course trains with (eager on the CPU).
+    model, _ = models.load_causal_lm(verbose=False, runtime=runtime)
     cfg = train.TrainConfig(method="lora", lora_r=8, lora_alpha=16, lora_dropout=0.0,
                             target_modules=("q_proj", "v_proj"))
     torch.manual_seed(0)
@@ -162,10 +165,10 @@ def main(argv=None) -> None:
             run_path("b_tuned", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
                      train_feats, batch, tok, out, False, True),
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.PackedCollator(pad),
-                     packed, packed_batch, tok, out, precision == "bf16", False, train._make_trainer_class())
+                     packed, packed_batch, tok, out, precision == "bf16", False, train._make_trainer_class(), rt)
             if args.course_batching == "packed" else
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
-                     train_feats, batch, tok, out, False, True, train._make_trainer_class()),
+                     train_feats, batch, tok, out, False, True, train._make_trainer_class(), rt),
         ]
     shape = fit.model_shape("smollm2-135m-instruct")
     lora = shape.layers * 8 * ((576 + 576) + (576 + 192))
