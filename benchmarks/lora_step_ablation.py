@@ -80,7 +80,8 @@ def main() -> int:
                              tokenizer=tokenizer, output_dir=Path("outputs") / "lora_step_ablation")
         rows.append({"variant": name, **options, "seconds_per_step": round(result.seconds / args.steps, 2),
                      "useful_tokens_per_s": round(result.useful_tokens_per_s, 1),
-                     "trainable_params": result.trainable_params, "train_loss": round(result.metrics["train_loss"], 3)})
+                     "trainable_params": result.trainable_params, "train_loss": round(result.metrics["train_loss"], 3),
+                     "peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind})
         print(f"{name}: {rows[-1]['seconds_per_step']} s/step, {rows[-1]['useful_tokens_per_s']} useful tok/s",
               flush=True)
     payload = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_facts(), "precision": rt.precision,
