@@ -68,6 +68,8 @@ OTHER_LESSONS = {
         ("facts in the training data", "accuracy on facts in the training data", ("base",), "fine-tuned"),
         ("facts only in the knowledge base", "accuracy on facts only in the knowledge base", ("base",), "RAG")],
     "07_continuous_learning": [("release-2 facts stated", "release-2 values stated", ("v1",), "replay 1")],
+    "11_instruction_tuning_a_base_model": [("follows the chat format", "answers that follow the chat format and stop",
+                                            ("base model",), "after SFT")],
 }
 
 
@@ -137,3 +139,28 @@ def test_continuous_learning_doc_quotes_the_kept_losses():
         assert cells[3] == f"{kept_row['old_loss']:.4f}" and cells[4] == f"{kept_row['new_loss']:.4f}", (cells, kept_row)
         if kept_row["forgetting"]:
             assert cells[5].replace("−", "-") == f"{kept_row['forgetting']:+.4f}", (cells, kept_row)
+
+
+def test_readme_quotes_notebook_08s_held_out_win_rates():
+    """Notebook 08's row: DPO's win rate against SFT and against SFT on the chosen answers, with the judge's
+    interval; the check cell asserts the first above 0.5 in the cpu profile."""
+    run, rows = kept("08_learning_from_feedback")
+    assert {r["profile"] for r in rows} == {"cpu"} and (ROOT / "docs" / "timings" / f"{run}.json").exists()
+    text = readme_row("08")
+    for versus, wording in (("SFT", "against SFT"), ("SFT on chosen", "against SFT on the chosen answers")):
+        r = next(r for r in rows if r["model"] == "DPO" and r["versus"] == versus)
+        assert (f"{wording} {r['win rate']:.2f} (95 % CI {r['95% low']:.2f} to {r['95% high']:.2f}, {r['n']} "
+                "held-out questions)") in text, f"README row 08 should quote DPO vs {versus}: {r}"
+    assert next(r for r in rows if r["model"] == "DPO" and r["versus"] == "SFT")["95% low"] > 0.5
+
+
+def test_readme_quotes_notebook_10s_label_noise():
+    """Notebook 10's row: macro-F1 on clean labels after training on 30 % (and 10 %) wrong labels."""
+    run, rows = kept("10_labelling")
+    assert {r["profile"] for r in rows} == {"cpu"} and (ROOT / "docs" / "timings" / f"{run}.json").exists()
+    text = readme_row("10")
+    worst = next(r for r in rows if r["versus"] == "30% wrong labels")
+    assert (f"{worst['score']:.2f} (0 % wrong labels) → {worst['versus score']:.2f} (30 % wrong), "
+            f"{-worst['difference']:+.2f} (95 % CI {-worst['95% high']:+.2f} to {-worst['95% low']:+.2f}, "
+            f"{worst['n']} reviews)") in text, f"README row 10 should quote: {worst}"
+    assert worst["95% low"] > 0, worst  # what the check cell asserts in the cpu profile
