@@ -6,6 +6,7 @@ the first load de-quantises it to fp32 (~25 s) and saves a safetensors copy to t
 ~0.1 s.
 
 Cache folder: ``$COURSE_CACHE`` if set, else ``$XDG_CACHE_HOME/finetune-course`` (``~/.cache/finetune-course``).
+Taught in notebook 00 (loading a real model offline); every notebook loads its models here.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Outputs (adapters, checkpoints, plots, metrics) go under ``$COURSE_OUTPUT_DIR`` when set (the tests point it at a
 temporary folder), else ``<repo>/outputs``. Nothing is created at import time. :class:`RunDir` names the files
 inside one training run's folder.
+Taught in notebook 00; :class:`RunDir` is the layout notebooks 03 and 07 write.
 """
 
 from __future__ import annotations

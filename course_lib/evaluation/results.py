@@ -1,5 +1,6 @@
 """Results of a model (or adapter) on one test set: :class:`EvalResult`, the comparison table of several, and
-saving them as JSON + CSV (never half-written)."""
+saving them as JSON + CSV (never half-written).
+Taught in notebook 04; notebooks 03-08 build their comparison tables with it."""
 
 from __future__ import annotations
 

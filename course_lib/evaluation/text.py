@@ -1,5 +1,6 @@
 """Comparing texts: the normalised form that exact and keyword match compare, and the check that two scored
-lists pair up one to one (used by every scorer here, and by :mod:`course_lib.triage`)."""
+lists pair up one to one (used by every scorer here, and by :mod:`course_lib.triage`).
+Taught in notebook 04 (why exact match misleads)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Activation memory: the bytes the blocks save for backward, and which LoRA targets are counted."""
+"""Activation memory: the bytes the blocks save for backward, and which LoRA targets are counted.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

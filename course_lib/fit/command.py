@@ -1,4 +1,5 @@
-"""``python -m course_lib fit``: the estimate printed, and a measured peak beside it on request."""
+"""``python -m course_lib fit``: the estimate printed, and a measured peak beside it on request.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The time model's speed: datasheet peaks for the GPU profiles, a matmul peak measured on the CPU."""
+"""The time model's speed: datasheet peaks for the GPU profiles, a matmul peak measured on the CPU.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

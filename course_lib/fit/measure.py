@@ -1,4 +1,5 @@
-"""A measured peak: real AdamW steps on random tokens, in this process or in a fresh one."""
+"""A measured peak: real AdamW steps on random tokens, in this process or in a fresh one.
+Taught in notebook 02 (the estimate against a measured peak) and used in 03."""
 
 from __future__ import annotations
 

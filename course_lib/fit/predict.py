@@ -1,4 +1,5 @@
-"""The estimate: predicted peak memory and time per optimiser step of training (or running) a model."""
+"""The estimate: predicted peak memory and time per optimiser step of training (or running) a model.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

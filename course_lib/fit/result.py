@@ -1,4 +1,5 @@
-"""What an estimate says: the peak memory by part, the moment it peaks, and the time per step."""
+"""What an estimate says: the peak memory by part, the moment it peaks, and the time per step.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The model's shape: the sizes the estimate needs, read from a registry name, a config or a loaded model."""
+"""The model's shape: the sizes the estimate needs, read from a registry name, a config or a loaded model.
+Taught in notebook 02 (will it fit?)."""
 
 from __future__ import annotations
 

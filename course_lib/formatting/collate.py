@@ -1,6 +1,6 @@
 """Batching with dynamic padding (right-padded, labels -100 on pads), and counting useful vs computed tokens.
 
-torch is imported inside the collator only."""
+torch is imported inside the collator only. Taught in notebook 01 (padding) and 03 (the batches training sees)."""
 
 from __future__ import annotations
 

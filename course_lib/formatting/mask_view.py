@@ -1,4 +1,5 @@
-"""Seeing the mask: the tokens of features coloured by training role (trained / masked / padding)."""
+"""Seeing the mask: the tokens of features coloured by training role (trained / masked / padding).
+Taught in notebook 01 (the label mask)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Model cards: the numbers that decide between models, read from the loaded models, side by side."""
+"""Model cards: the numbers that decide between models, read from the loaded models, side by side.
+Taught in notebook 02."""
 
 from __future__ import annotations
 

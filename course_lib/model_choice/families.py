@@ -1,4 +1,4 @@
-"""The family table: size, compute and fit's estimate for the published models, one row each."""
+"""The family table: size, compute and fit's estimate for the published models, one row each. Taught in notebook 02."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Memory arithmetic: weight bytes per precision for inference, and the shape of an encoder trained as a classifier."""
+"""Memory arithmetic: weight bytes per precision for inference, and the shape of an encoder trained as a classifier.
+Taught in notebook 02."""
 
 from __future__ import annotations
 

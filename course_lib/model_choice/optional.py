@@ -1,4 +1,5 @@
-"""The optional extra: Gemma 3 270M, shipped as four chunk packages, located, reassembled and loaded."""
+"""The optional extra: Gemma 3 270M, shipped as four chunk packages, located, reassembled and loaded.
+Taught in notebooks 02 (a second model family) and 11 (instruction-tuning its base model)."""
 
 from __future__ import annotations
 

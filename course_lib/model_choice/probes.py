@@ -1,4 +1,5 @@
-"""Zero-shot probes: sentiment by asking a decoder for the label, or by the nearest label description."""
+"""Zero-shot probes: sentiment by asking a decoder for the label, or by the nearest label description.
+Taught in notebooks 02 (zero-shot sentiment) and 03 (the decoder fine-tuned to answer the label)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Published model families: :class:`PublishedModel` and the rows of ``published_models.json``, loaded once."""
+"""Published model families: :class:`PublishedModel` and the rows of ``published_models.json``, loaded once.
+Taught in notebook 02."""
 
 from __future__ import annotations
 

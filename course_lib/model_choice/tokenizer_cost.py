@@ -1,4 +1,5 @@
-"""Tokenizer costs: tokens (and unknown tokens) each tokenizer needs for the same texts, and for a corpus."""
+"""Tokenizer costs: tokens (and unknown tokens) each tokenizer needs for the same texts, and for a corpus.
+Taught in notebook 02."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The blank figure every course plot starts from (no pyplot: headless, never kept in a global list), and saving one."""
+"""The blank figure every course plot starts from (no pyplot: headless, never kept in a global list), and saving one.
+Used by every figure of notebooks 01-11."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The training log as a table: :func:`history_table`, the rows the loss and metric curves are drawn from."""
+"""The training log as a table: :func:`history_table`, the rows the loss and metric curves are drawn from.
+Taught in notebook 03 (the live curves), used by 05 and 07."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Each function takes the facts it needs as arguments (with defaults read from torch), so the tests can feed it a
 mocked T4 or A100. torch is imported only inside functions.
+Taught in notebook 00 (profiles, device and precision).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seeding: one call seeds Python, NumPy and torch so that a rerun gives the same numbers."""
+"""Seeding: one call seeds Python, NumPy and torch so that a rerun gives the same numbers. Taught in notebook 00."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The reproducibility stamp's facts: installed library versions and the course checkout's git commit."""
+"""The reproducibility stamp's facts: installed library versions and the course checkout's git commit.
+Taught in notebook 00 (the reproducibility stamp)."""
 
 from __future__ import annotations
 
