@@ -7,7 +7,8 @@ light commands start fast, and a renamed function fails loudly (``tests/test_cli
 A command that joins several layers (``evaluate``: evaluation's harness on train's saved models) has its handler
 here, at the top. Any :class:`CourseError` is printed as one line, ``error: ...``, and the exit status is 2;
 nothing half-written is left behind by the handlers.
-Taught beside the notebooks that use each command: 01 (`check-data`), 02 (`fit`), 03 (`train`), 04 (`evaluate`), 07 (`retrain`).
+Taught beside the notebooks that use each command: 01 (`check-data`), 02 (`fit`), 03 (`train`), 04 (`evaluate`),
+07 (`retrain`).
 """
 
 from __future__ import annotations

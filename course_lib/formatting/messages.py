@@ -1,5 +1,5 @@
-"""Chat messages: the one builder (:func:`chat_messages`), a record's [system?, user, assistant?] turns, few-shot prompts.
-Taught in notebooks 00 (chat templates), 01 (records to messages) and 03 (few-shot baselines)."""
+"""Chat messages: the one builder (:func:`chat_messages`), a record's [system?, user, assistant?] turns, few-shot
+prompts. Taught in notebooks 00 (chat templates), 01 (records to messages) and 03 (few-shot baselines)."""
 
 from __future__ import annotations
 
