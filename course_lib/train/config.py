@@ -5,7 +5,9 @@ Taught in notebook 03 (the budgets of a run); notebook 05 varies these settings 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -189,3 +191,15 @@ def training_argument_kwargs(config: TrainConfig, runtime, output_dir, has_eval:
         report_to="none",
         disable_tqdm=True,  # the live-curve callback reports progress
     )
+
+
+@contextlib.contextmanager
+def quiet_checkpointing_deprecation():
+    """Hide one FutureWarning around building TRL's configs: from transformers 5.23 ``gradient_checkpointing`` is a
+    deprecated alias of ``activation_checkpointing``, and TRL 1.16's configs set it whatever the caller passes. The
+    course passes the old name (``gradient_checkpointing=False``), which every transformers 5 release accepts; the
+    warning is about that alias, not about the learner's code."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated.*", category=FutureWarning)
+        yield
+

@@ -14,10 +14,8 @@ reference is the same model with the adapter switched off: TRL does that when it
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from ..files import write_json_atomic
 from ..paths import RunDir
 from .adapters import lora_config, quiet_peft_warning, save_trained
 from .callbacks import _callbacks_module
-from .config import DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer
+from .config import DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, quiet_checkpointing_deprecation
 
 
 @dataclass
@@ -138,21 +136,11 @@ def preference_dataset(pairs, system_prompt: str | None):
     return Dataset.from_list(rows)
 
 
-@contextlib.contextmanager
-def _quiet_trl_checkpointing_warning():
-    """Hide one FutureWarning: TRL 1.16's config sets transformers' deprecated ``gradient_checkpointing`` field
-    whatever its value (transformers 5 renamed it ``activation_checkpointing``). It is about TRL's code, not the
-    learner's; the setting itself is made, and explained, in :func:`dpo_arguments`."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.* is deprecated.*", category=FutureWarning)
-        yield
-
-
 def dpo_arguments(config: DPOTrainConfig, runtime, output_dir):
     """TRL's ``DPOConfig`` for a resolved ``config`` on ``runtime``."""
     from trl import DPOConfig
 
-    with _quiet_trl_checkpointing_warning():
+    with quiet_checkpointing_deprecation():
         return DPOConfig(**dpo_argument_kwargs(config, runtime, output_dir))
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .adapters import lora_config, quiet_peft_warning
-from .config import TrainConfig, training_argument_kwargs
+from .config import TrainConfig, quiet_checkpointing_deprecation, training_argument_kwargs
 from .measure import PeakMemory
 from .run import TrainResult, _final_metrics, train
 
@@ -67,8 +67,9 @@ def sft_argument_kwargs(config: TrainConfig) -> dict:
         packing=config.packing,
         # SFTConfig turns gradient checkpointing on by default; the course's trainer does not checkpoint, so it
         # stays off here, else TRL would recompute every block's forward in the backward (slower, less memory).
-        # transformers 5 names it activation_checkpointing (gradient_checkpointing is its deprecated alias).
-        activation_checkpointing=False,
+        # The old name: transformers 5.23 renamed it activation_checkpointing and keeps this one as an alias, so
+        # every transformers 5 release accepts it (make test-min found 5.2-5.22 without the new name).
+        gradient_checkpointing=False,
         # TRL keeps only input_ids/labels (its signature columns); the course passes False because its rows are
         # already only model inputs.
         remove_unused_columns=True,
@@ -82,8 +83,9 @@ def sft_config(config: TrainConfig, runtime, output_dir, has_eval: bool = True):
     """
     from trl import SFTConfig
 
-    return SFTConfig(**{**training_argument_kwargs(config, runtime, output_dir, has_eval),
-                        **sft_argument_kwargs(config)})
+    with quiet_checkpointing_deprecation():
+        return SFTConfig(**{**training_argument_kwargs(config, runtime, output_dir, has_eval),
+                            **sft_argument_kwargs(config)})
 
 
 @dataclass
