@@ -164,3 +164,26 @@ def test_readme_quotes_notebook_10s_label_noise():
             f"{-worst['difference']:+.2f} (95 % CI {-worst['95% high']:+.2f} to {-worst['95% low']:+.2f}, "
             f"{worst['n']} reviews)") in text, f"README row 10 should quote: {worst}"
     assert worst["95% low"] > 0, worst  # what the check cell asserts in the cpu profile
+
+
+def phrasings_quote(result: dict) -> tuple[str, str]:
+    """Notebook 06 section 5c's two quoted lines, rebuilt from benchmarks/phrasings.py's result file."""
+    means = {arm: sum(by_seed.values()) / len(by_seed) for arm, by_seed in result["accuracy"].items()}
+    accuracy = ", ".join(f"{arm} {mean:.2f}" for arm, mean in means.items())
+    differences = ", ".join(f"{d['arm']} {d['diff']:+.2f} (over seeds {d['seeds_low']:+.2f} to {d['seeds_high']:+.2f})"
+                            for d in result["differences"])
+    return accuracy, differences
+
+
+def test_notebook_06_quotes_the_kept_phrasings_benchmark():
+    result = json.loads((ROOT / "benchmarks" / "results" / "phrasings.json").read_text(encoding="utf-8"))
+    notebook = json.loads((ROOT / "notebooks" / "06_finetuning_vs_rag.ipynb").read_text(encoding="utf-8"))
+    prose = " ".join("".join(c["source"]).replace("\n", " ") for c in notebook["cells"] if c["cell_type"] == "markdown")
+    for line in phrasings_quote(result):
+        assert line in prose, f"notebook 06 section 5c should quote: {line}"
+    # The words around the numbers: "no difference is shown" must still be what the intervals say, and the
+    # rewrites "higher on every seed" what the seeds say.
+    assert all(d["seeds_low"] <= 0 <= d["seeds_high"] for d in result["differences"]) == (
+        "No difference is shown" in prose)
+    rewrites, one = result["accuracy"]["1 + model rewrites"], result["accuracy"]["1 phrasing"]
+    assert all(rewrites[seed] > one[seed] for seed in one) == ("higher on every seed" in prose)

@@ -83,6 +83,20 @@ def test_tokenize_dataset_drops_and_reports(tok):
         F.tokenize_dataset(EXAMPLES, tok, min(lengths), system_prompt=SYSTEM)
 
 
+@pytest.mark.parametrize("room", ["all", "two shortest"])
+def test_tokenize_to_dataset_matches_the_plain_loop(tok, room):
+    """The datasets idiom train.train uses gives the loop's features, in order, and the same report."""
+    lengths = [F.tokenize_example(e, tok, 256, SYSTEM)["labels"].count(F.IGNORE_INDEX) for e in EXAMPLES]
+    limit = 256 if room == "all" else sorted(lengths)[1] + 1
+    features, report = F.tokenize_dataset(EXAMPLES, tok, limit, system_prompt=SYSTEM)
+    dataset, dataset_report = F.tokenize_to_dataset(EXAMPLES, tok, limit, system_prompt=SYSTEM)
+    assert dataset.column_names == ["input_ids", "attention_mask", "labels"]
+    assert dataset.to_list() == features
+    assert vars(dataset_report) == vars(report)
+    with pytest.raises(ConfigError, match="all 3 examples"):
+        F.tokenize_to_dataset(EXAMPLES, tok, min(lengths), system_prompt=SYSTEM)
+
+
 def test_check_feature_catches_masked_eos(tok):
     feature = F.tokenize_example(EXAMPLES[0], tok, max_len=128, system_prompt=SYSTEM)
     broken = {**feature, "labels": feature["labels"][:-1] + [F.IGNORE_INDEX]}

@@ -28,7 +28,8 @@ One concern per module; every name is used as ``course_lib.formatting.<name>``, 
 * ``messages``: :func:`user_text`, :func:`to_messages`, :func:`few_shot_messages`
 * ``trl_rows``: :func:`prompt_completion`, :func:`prompt_completion_columns` (notebook 09)
 * ``labels``: ``IGNORE_INDEX``, :func:`tokenize_example`, :class:`ExampleTooLong`, :func:`tokenize_dataset`,
-  :class:`TokenizeReport`, :func:`check_feature`
+  :func:`tokenize_columns` / :func:`tokenize_to_dataset` (the ``datasets`` idiom), :class:`TokenizeReport`,
+  :func:`check_feature`
 * ``collate``: :class:`CausalCollator`, :func:`count_tokens`
 * ``packing``: :func:`pack_examples`, :func:`packing_efficiency`, :class:`PackedCollator`,
   :func:`per_token_losses`, :func:`packed_vs_separate`, :func:`verify_packing`
@@ -37,7 +38,7 @@ One concern per module; every name is used as ``course_lib.formatting.<name>``, 
 
 from .collate import CausalCollator, count_tokens
 from .labels import (IGNORE_INDEX, ExampleTooLong, TokenizeReport, check_feature, tokenize_columns, tokenize_dataset,
-                     tokenize_example)
+                     tokenize_example, tokenize_to_dataset)
 from .mask_view import MaskView, show_mask
 from .messages import chat_messages, few_shot_messages, to_messages, user_text
 from .packing import (PackedCollator, pack_examples, packed_vs_separate, packing_efficiency, per_token_losses,
@@ -49,5 +50,6 @@ __all__ = [
     "CausalCollator", "ExampleTooLong", "MaskView", "PackedCollator", "TokenizeReport",
     "chat_messages", "check_feature", "count_tokens", "few_shot_messages", "pack_examples", "packed_vs_separate",
     "packing_efficiency", "per_token_losses", "prompt_completion", "prompt_completion_columns", "show_mask",
-    "to_messages", "tokenize_columns", "tokenize_dataset", "tokenize_example", "user_text", "verify_packing",
+    "to_messages", "tokenize_columns", "tokenize_dataset", "tokenize_example", "tokenize_to_dataset", "user_text",
+    "verify_packing",
 ]

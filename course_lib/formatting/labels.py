@@ -89,6 +89,14 @@ class TokenizeReport:
     trained_tokens: int = 0
     lengths: list = field(default_factory=list)
 
+    def count(self, input_ids: list, labels: list, eos_token_id: int) -> None:
+        """Add one kept feature (its ``input_ids`` and ``labels``) to the totals."""
+        self.kept += 1
+        self.truncated += int(labels[-1] != eos_token_id)
+        self.tokens += len(input_ids)
+        self.trained_tokens += sum(label != IGNORE_INDEX for label in labels)
+        self.lengths.append(len(input_ids))
+
     def __str__(self) -> str:
         share = self.trained_tokens / self.tokens if self.tokens else 0.0
         return (f"{self.kept}/{self.rows} examples kept ({self.truncated} with a truncated answer, "
@@ -112,16 +120,15 @@ def tokenize_dataset(examples, tokenizer, max_len: int, system_prompt: str | Non
             report.dropped.append(example.get("id", position))
             continue
         features.append(feature)
-        n_trained = sum(label != IGNORE_INDEX for label in feature["labels"])
-        report.kept += 1
-        report.truncated += int(feature["labels"][-1] != tokenizer.eos_token_id)
-        report.tokens += len(feature["input_ids"])
-        report.trained_tokens += n_trained
-        report.lengths.append(len(feature["input_ids"]))
-    if not features:
+        report.count(feature["input_ids"], feature["labels"], tokenizer.eos_token_id)
+    _raise_if_empty(report, max_len)
+    return features, report
+
+
+def _raise_if_empty(report: TokenizeReport, max_len: int) -> None:
+    if not report.kept:
         raise ConfigError(f"all {report.rows} examples are longer than max_len={max_len} before their answer "
                           "starts — raise the profile's max_seq_len or shorten the prompts")
-    return features, report
 
 
 def tokenize_columns(batch: dict, tokenizer, max_len: int, system_prompt: str | None = None,
@@ -134,15 +141,61 @@ def tokenize_columns(batch: dict, tokenizer, max_len: int, system_prompt: str | 
     ``remove_columns=dataset.column_names`` (a batched map may return fewer rows than it was given). Taught in
     notebook 01, beside the plain loop it replaces; notebook 09 builds TRL's input with the same idiom.
     """
+    return _tokenize_batch(batch, None, tokenizer, max_len, system_prompt, min_answer_tokens)
+
+
+def _tokenize_batch(batch: dict, indices, tokenizer, max_len: int, system_prompt, min_answer_tokens: int) -> dict:
+    """:func:`tokenize_columns`; with ``indices`` (``map(with_indices=True)``) each kept row also gets its index
+    in a ``row`` column, so the rows left out can be named."""
     out = {"input_ids": [], "attention_mask": [], "labels": []}
-    for values in zip(*batch.values()):
+    if indices is not None:
+        out["row"] = []
+    for position, values in enumerate(zip(*batch.values())):
         try:
             feature = tokenize_example(dict(zip(batch, values)), tokenizer, max_len, system_prompt, min_answer_tokens)
         except ExampleTooLong:
             continue
-        for key in out:
+        for key in ("input_ids", "attention_mask", "labels"):
             out[key].append(feature[key])
+        if indices is not None:
+            out["row"].append(indices[position])
     return out
+
+
+# The record fields a feature is built from (see :func:`to_messages`), as text, and the id its errors name; other
+# fields (keywords, metadata of mixed types) stay out of the Arrow table, whose columns must each hold one type.
+_TEXT_FIELDS = ("instruction", "input", "output")
+
+
+def tokenize_to_dataset(examples, tokenizer, max_len: int, system_prompt: str | None = None,
+                        min_answer_tokens: int = 1):
+    """:func:`tokenize_dataset` in the ``datasets`` idiom: ``(datasets.Dataset of features, TokenizeReport)``.
+
+    ``Dataset.from_dict`` over the records' text fields, then ``.map(tokenize_columns, batched=True)``; the result
+    has the columns ``input_ids``, ``attention_mask``, ``labels`` (one row per kept record, in order) and is what
+    :func:`course_lib.train.train` hands the ``Trainer`` (``train_dataset=``, fed to :class:`CausalCollator`). Same
+    features and report as the plain loop (tests/test_formatting.py). Taught in notebook 03; notebook 01 times it.
+    Raises :class:`ConfigError` when nothing is left.
+    """
+    from datasets import Dataset  # imported here: importing course_lib.formatting stays cheap
+
+    examples = list(examples)
+    columns = {name: [str(example.get(name) or "") for example in examples] for name in _TEXT_FIELDS}
+    columns["id"] = [str(example.get("id", position)) for position, example in enumerate(examples)]
+    mapped = Dataset.from_dict(columns).map(
+        _tokenize_batch, batched=True, with_indices=True, remove_columns=list(columns),
+        fn_kwargs=dict(tokenizer=tokenizer, max_len=max_len, system_prompt=system_prompt,
+                       min_answer_tokens=min_answer_tokens))
+    report = TokenizeReport(rows=len(examples))
+    if not len(mapped):  # every row dropped: the map returned no columns at all
+        _raise_if_empty(report, max_len)
+    kept_rows = set(mapped["row"])
+    report.dropped = [example.get("id", position) for position, example in enumerate(examples)
+                      if position not in kept_rows]
+    for input_ids, labels in zip(mapped["input_ids"], mapped["labels"]):
+        report.count(input_ids, labels, tokenizer.eos_token_id)
+    _raise_if_empty(report, max_len)
+    return mapped.remove_columns("row"), report
 
 
 def check_feature(feature: dict, tokenizer) -> None:

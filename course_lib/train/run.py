@@ -126,17 +126,21 @@ def _resolve_inputs(train_records, eval_records, config, runtime):
 
 
 def _features(train_records, eval_records, model, tokenizer, cfg):
-    """``(train rows, eval rows, collator, tokenize report)``: tokenized with response-only labels; packed several
-    to a row when ``cfg.packing`` (checked leak-free on the model first), else padded batch by batch."""
+    """``(train rows, eval rows, collator, tokenize report)``: tokenized with response-only labels into
+    ``datasets.Dataset`` objects; packed several to a row when ``cfg.packing`` (checked leak-free on the model
+    first), else padded batch by batch."""
     from .. import formatting
 
-    train_features, report = formatting.tokenize_dataset(train_records, tokenizer, cfg.max_seq_len, cfg.system_prompt)
-    eval_features = (formatting.tokenize_dataset(eval_records, tokenizer, cfg.max_seq_len, cfg.system_prompt)[0]
+    # The ecosystem's idiom (notebook 03): Dataset.map(tokenize_columns, batched=True); the Trainer takes the Dataset.
+    train_features, report = formatting.tokenize_to_dataset(train_records, tokenizer, cfg.max_seq_len,
+                                                            cfg.system_prompt)
+    eval_features = (formatting.tokenize_to_dataset(eval_records, tokenizer, cfg.max_seq_len, cfg.system_prompt)[0]
                      if eval_records else [])
-    if cfg.packing:
-        formatting.verify_packing(model, train_features[:3], tokenizer.pad_token_id)
-        train_rows = formatting.pack_examples(train_features, cfg.max_seq_len)
-        eval_rows = formatting.pack_examples(eval_features, cfg.max_seq_len) if eval_features else []
+    if cfg.packing:  # first-fit packing works on a list of features
+        features = train_features.to_list()
+        formatting.verify_packing(model, features[:3], tokenizer.pad_token_id)
+        train_rows = formatting.pack_examples(features, cfg.max_seq_len)
+        eval_rows = formatting.pack_examples(eval_features.to_list(), cfg.max_seq_len) if eval_features else []
         collator = formatting.PackedCollator(tokenizer.pad_token_id)
     else:
         train_rows, eval_rows = train_features, eval_features
