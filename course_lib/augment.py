@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -129,8 +130,6 @@ def paraphrase_records(model, tokenizer, records: list[dict], per_record: int, e
         A rewrite is its first line; it is rejected when it has no question mark, copies the question or an
         earlier rewrite, or its meaning drifted (similarity under ``min_similarity``).
     """
-    import time
-
     from . import generation, retrieval
 
     prompts = [paraphrase_messages(record["instruction"]) for record in records]

@@ -162,8 +162,8 @@ def _tokenize_batch(batch: dict, indices, tokenizer, max_len: int, system_prompt
     return out
 
 
-# The record fields a feature is built from (see :func:`to_messages`), as text, and the id its errors name; other
-# fields (keywords, metadata of mixed types) stay out of the Arrow table, whose columns must each hold one type.
+# The record fields a feature is built from (see :func:`to_messages`), as text (plus the id, which its errors name);
+# other fields (keywords, metadata of mixed types) stay out of the Arrow table, whose columns must each hold one type.
 _TEXT_FIELDS = ("instruction", "input", "output")
 
 
@@ -194,7 +194,6 @@ def tokenize_to_dataset(examples, tokenizer, max_len: int, system_prompt: str | 
                       if position not in kept_rows]
     for input_ids, labels in zip(mapped["input_ids"], mapped["labels"]):
         report.count(input_ids, labels, tokenizer.eos_token_id)
-    _raise_if_empty(report, max_len)
     return mapped.remove_columns("row"), report
 
 
