@@ -70,19 +70,27 @@ class ParaphraseReport:
     """What :func:`paraphrase_records` asked for and kept.
 
     Attributes:
-        asked: rewrites generated (records x ``per_record``).
-        kept: rewrites kept as new training records.
-        rejected: why the others were not kept (``{reason: count}``).
-        seconds: wall time of the generation and the meaning filter.
         decisions: one ``{"question", "rewrite", "similarity", "verdict"}`` per rewrite (``verdict``: ``"kept"``
             or the reason it was rejected), to read as a table (``pd.DataFrame(report.decisions)``).
+        seconds: wall time of the generation and the meaning filter.
+        asked / kept / rejected: rewrites generated, kept, and why the others were not (``{reason: count}``),
+            counted from ``decisions``.
     """
 
-    asked: int = 0
-    kept: int = 0
-    rejected: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
     decisions: list = field(default_factory=list, repr=False)
+    seconds: float = 0.0
+
+    @property
+    def asked(self) -> int:
+        return len(self.decisions)
+
+    @property
+    def kept(self) -> int:
+        return sum(d["verdict"] == "kept" for d in self.decisions)
+
+    @property
+    def rejected(self) -> Counter:
+        return Counter(d["verdict"] for d in self.decisions if d["verdict"] != "kept")
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{reason} {count}" for reason, count in self.rejected.most_common()) or "none"
@@ -133,7 +141,7 @@ def paraphrase_records(model, tokenizer, records: list[dict], per_record: int, e
     from . import generation, retrieval
 
     prompts = [paraphrase_messages(record["instruction"]) for record in records]
-    report, start = ParaphraseReport(asked=len(records) * per_record), time.perf_counter()
+    report, start = ParaphraseReport(), time.perf_counter()
     rewrites = [[_first_question(text) for text in generation.generate_answers(
         model, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, progress=False,
         temperature=temperature, seed=seed + round_)] for round_ in range(per_record)]
@@ -149,10 +157,8 @@ def paraphrase_records(model, tokenizer, records: list[dict], per_record: int, e
             report.decisions.append({"question": record["instruction"], "rewrite": rewrite,
                                      "similarity": round(score, 2), "verdict": reason or "kept"})
             if reason:
-                report.rejected[reason] += 1
                 continue
             seen.add(_words(rewrite))
             new.append({**record, "id": f"{record.get('id', position)}-p{round_}", "instruction": rewrite,
                         "synthetic": True})
-    report.kept = len(new)
     return new, report
