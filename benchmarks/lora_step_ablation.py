@@ -1,16 +1,19 @@
 """Seconds per LoRA step on the CPU, one technique at a time: the course's own path (``course_lib.train.train``).
 
 Each variant trains 8 optimiser steps of batch 8 on notebook 03's support split (fp32 or the profile's precision,
-no evaluation, nothing saved) in a fresh model, and reports seconds per step and useful (non-pad) tokens/s:
+no evaluation, nothing saved) in a fresh model, and reports seconds per step, useful (non-pad) tokens/s and peak
+RSS:
 
     python benchmarks/lora_step_ablation.py [--steps 8] [--out benchmarks/results/lora_step_ablation.json]
 
 Variants: the earlier default (adapters on all 30 blocks, LoRA dropout 0.05), dropout 0, dropout 0 with batch 16,
 and adapters only on the top 15 / top 10 blocks (``TrainConfig.lora_block_share``: the backward pass stops at the
-lowest adapted block); then, on top of the course default, the model-side techniques of issue 16: attention in
-plain matmuls instead of SDPA (``eager``: for 80-token rows the fused CPU attention's backward costs more than the
-attention is worth), and the frozen base weights stored in bf16 instead of cast at every step (bf16 CPUs only).
-Run it on an idle machine; the CPU model and flags are recorded with the numbers.
+lowest adapted block); then, on top of the course default, the model-side techniques of issue 16: the fused SDPA
+attention instead of the course's plain matmuls (``eager``: for 80-token rows the fused CPU attention's backward
+costs more than the attention is worth), and the frozen base weights stored in bf16 instead of cast at every step
+(bf16 CPUs only).
+Each variant runs in a fresh process, so that its peak RSS is its own. Run it on an idle machine; the CPU model
+and flags are recorded with the numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dose_response import SYSTEM, cpu_facts, support_splits, write_result  # noqa: E402  (same folder)
+from isolated import add_variant_options, rows_from_fresh_processes, run_one_variant  # noqa: E402
 
 from course_lib import models, runtime, train  # noqa: E402
 
@@ -33,25 +37,47 @@ VARIANTS = {
     "dropout 0, top 15 blocks (course default)": {"lora_dropout": 0.0, "lora_block_share": 0.5},
     "dropout 0, top 10 blocks": {"lora_dropout": 0.0, "lora_block_share": 1 / 3},
     "course default, batch 16": {"lora_dropout": 0.0, "lora_block_share": 0.5, "batch_size": 16},
-    "course default, eager attention": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "eager"},
+    "course default, SDPA attention": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "sdpa"},
     "course default, frozen weights in bf16": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "bf16"},
-    "course default, eager attention + frozen weights in bf16": {"lora_dropout": 0.0, "lora_block_share": 0.5,
-                                                                 "model": "eager+bf16"},
 }
 
 
 def prepared_model(rt, change: str):
-    """A fresh decoder, changed as a variant asks: ``eager`` attention, ``bf16``-stored weights, or both."""
+    """A fresh decoder (with the course's attention for the device, eager on the CPU), changed as a variant asks:
+    ``sdpa`` attention (the fused kernel, the course's default before 2026-12-02) or ``bf16``-stored weights."""
     import torch
 
     model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
-    if "eager" in change:
-        model.set_attn_implementation("eager")
+    if "sdpa" in change:
+        model.set_attn_implementation("sdpa")
     if "bf16" in change:
         if rt.precision != "bf16":
             return None, tokenizer  # storing weights in bf16 only pays where the matmuls run in bf16
         model.to(torch.bfloat16)  # peft keeps the adapters in fp32 (autocast_adapter_dtype)
     return model, tokenizer
+
+
+def variant_row(name: str, steps: int, rt) -> dict | None:
+    """Train variant ``name`` for ``steps`` steps in this process; its result row, or ``None`` where it does not
+    apply (bf16-stored weights on a CPU that trains in fp32)."""
+    options = dict(VARIANTS[name])
+    model, tokenizer = prepared_model(rt, options.pop("model", ""))
+    if model is None:
+        print(f"{name}: skipped (precision {rt.precision})", flush=True)
+        return None
+    config = train.TrainConfig(method="lora", system_prompt=SYSTEM, max_steps=steps, eval_steps=10**6,
+                               save_steps=10**6, save_final=False, live="off", eval_at_start=False,
+                               warmup_ratio=0.0, **{"batch_size": 8, **options})
+    splits = support_splits()
+    result = train.train(splits["train"], splits["validation"][:4], config, runtime=rt, model=model,
+                         tokenizer=tokenizer, output_dir=Path("outputs") / "lora_step_ablation")
+    row = {"variant": name, **options, "seconds_per_step": round(result.seconds / steps, 2),
+           "useful_tokens_per_s": round(result.useful_tokens_per_s, 1),
+           "trainable_params": result.trainable_params, "train_loss": round(result.metrics["train_loss"], 3),
+           "peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind}
+    print(f"{name}: {row['seconds_per_step']} s/step, {row['useful_tokens_per_s']} useful tok/s, "
+          f"peak {row['peak_memory_mb']} MB", flush=True)
+    return row
 
 
 def main() -> int:
@@ -61,29 +87,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=None, metavar="TEXT",
                         help="run only the variants whose name contains one of these strings")
     parser.add_argument("--out", default="benchmarks/results/lora_step_ablation.json")
+    add_variant_options(parser)
     args = parser.parse_args()
     rt = runtime.setup(args.profile, 0)
-    splits = support_splits()
-    rows = []
-    for name, options in VARIANTS.items():
-        if args.only and not any(text in name for text in args.only):
-            continue
-        options = dict(options)
-        model, tokenizer = prepared_model(rt, options.pop("model", ""))
-        if model is None:
-            print(f"{name}: skipped (precision {rt.precision})", flush=True)
-            continue
-        config = train.TrainConfig(method="lora", system_prompt=SYSTEM, max_steps=args.steps, eval_steps=10**6,
-                                   save_steps=10**6, save_final=False, live="off", eval_at_start=False,
-                                   warmup_ratio=0.0, **{"batch_size": 8, **options})
-        result = train.train(splits["train"], splits["validation"][:4], config, runtime=rt, model=model,
-                             tokenizer=tokenizer, output_dir=Path("outputs") / "lora_step_ablation")
-        rows.append({"variant": name, **options, "seconds_per_step": round(result.seconds / args.steps, 2),
-                     "useful_tokens_per_s": round(result.useful_tokens_per_s, 1),
-                     "trainable_params": result.trainable_params, "train_loss": round(result.metrics["train_loss"], 3),
-                     "peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind})
-        print(f"{name}: {rows[-1]['seconds_per_step']} s/step, {rows[-1]['useful_tokens_per_s']} useful tok/s",
-              flush=True)
+    if run_one_variant(args, lambda name: variant_row(name, args.steps, rt)):
+        return 0
+    names = [name for name in VARIANTS if not args.only or any(text in name for text in args.only)]
+    rows = rows_from_fresh_processes(__file__, names, ["--steps", str(args.steps), "--profile", args.profile])
     payload = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_facts(), "precision": rt.precision,
                "threads": rt.threads, "steps": args.steps, "rows": rows}
     write_result(args.out, payload)

@@ -323,8 +323,14 @@ class _DropLoadReport(logging.Filter):
         return "LOAD REPORT" not in str(record.msg)
 
 
-def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
-    """The packaged encoder with a fresh classification head for ``labels``; returns ``(model, tokenizer)``."""
+def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None, attention: str | None = None):
+    """The packaged encoder with a fresh classification head for ``labels``; returns ``(model, tokenizer)``.
+
+    ``attention``: the encoder's attention kernel (``None``: transformers' default, SDPA). Unlike the decoders it
+    keeps SDPA on the CPU: for the classifier's ~40-token reviews eager attention measured no faster (fp32 on 2
+    AVX2 cores, 2026-12-03: one pass over the 840 reviews in 35.6 s eager, 34.3 s SDPA;
+    benchmarks/full_and_classifier_speed.py).
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = encoder_folder(name)
@@ -340,7 +346,7 @@ def load_classifier(labels: list[str], name: str = "minilm-l6", runtime=None):
         with quiet_transformers_progress():
             model, info = AutoModelForSequenceClassification.from_pretrained(
                 folder, num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-                output_loading_info=True)
+                output_loading_info=True, **({"attn_implementation": attention} if attention else {}))
     finally:
         loading_logger.removeFilter(report_filter)
     body = model.base_model_prefix  # "bert": the pretrained encoder; only the head ("classifier.*") may be new

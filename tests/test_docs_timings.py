@@ -3,9 +3,11 @@ time a `make course` run measured.
 
 The runs behind the numbers are kept in ``docs/timings/<run>.json`` (a copy of ``runs/<run>/summary.json``, with
 the machine and package versions under ``stamp``). For each profile the newest run that holds a notebook gives
-its time. A quoted number passes when it is that time rounded the way it is written ("27 s": to the second,
-"8.8 min": to a tenth of a minute). A notebook that no kept run holds yet (a new one, before the lead's next
-`make course`) must say "not timed yet" in each place instead of a number.
+its time; cpu runs on a CPU without native bf16 (``stamp.precision`` fp32) form a column of their own,
+``cpu-fp32``, quoted as "fp32-only" (the same budgets train 2-3 times slower there). A quoted number passes when
+it is that time rounded the way it is written ("27 s": to the second, "8.8 min": to a tenth of a minute). A
+notebook that no kept run holds yet (a new one, before the lead's next `make course`) must say "not timed yet" in
+each place instead of a number.
 """
 
 from __future__ import annotations
@@ -27,13 +29,23 @@ NOTEBOOKS = runner.course_notebooks()  # the lessons make course runs, in order
 NUMBERS = {path.name[:2] for path in NOTEBOOKS}
 
 
+FP32_CPU = "cpu-fp32"  # the column of cpu runs on CPUs without native bf16
+
+
+def column(profile: str, precision: str | None) -> str:
+    """The column a kept run's times belong to: its profile, except cpu runs in fp32, which get their own."""
+    return FP32_CPU if profile == "cpu" and precision == "fp32" else profile
+
+
 def measured() -> dict[str, dict[str, float]]:
-    """``{profile: {notebook number "03": seconds}}`` from the newest run holding each notebook."""
+    """``{column: {notebook number "03": seconds}}`` from the newest run holding each notebook."""
     times: dict[str, dict[str, float]] = {}
     for summary in sorted(TIMINGS.glob("*.json")):  # run ids are timestamps: sorted = oldest first
-        for run in json.loads(summary.read_text(encoding="utf-8"))["runs"]:
+        kept = json.loads(summary.read_text(encoding="utf-8"))
+        precision = kept.get("stamp", {}).get("precision")
+        for run in kept["runs"]:
             if run["status"] == "ok":
-                times.setdefault(run["profile"], {})[run["notebook"][:2]] = float(run["seconds"])
+                times.setdefault(column(run["profile"], precision), {})[run["notebook"][:2]] = float(run["seconds"])
     return times
 
 
@@ -84,20 +96,23 @@ def times():
 
 def test_workshop_table_matches_make_course_summaries(times):
     text = (ROOT / "docs" / "workshop.md").read_text(encoding="utf-8")
-    rows = table_rows(text, "| notebook | smoke (s) | cpu (min) |")
+    rows = table_rows(text, "| notebook | smoke (s) | cpu (min) | cpu, fp32-only (min) |")
     checked = 0
     for cells in rows:
         number = notebook_number(cells[0])
         if number:
             check_quoted(cells[1], times, "smoke", number, "s", "workshop")
             check_quoted(cells[2], times, "cpu", number, "min", "workshop")
-            if cells[3] != "—":  # t4: filled in only from a summary of a run on a T4, kept in docs/timings
+            check_quoted(cells[3], times, FP32_CPU, number, "min", "workshop")
+            if cells[4] != "—":  # t4: filled in only from a summary of a run on a T4, kept in docs/timings
                 assert number in times.get("t4", {}), f"workshop t4 time of {number} has no t4 run in docs/timings"
-                assert agrees(cells[3], times["t4"][number], "min"), f"workshop t4 time of {number}: {cells[3]}"
+                assert agrees(cells[4], times["t4"][number], "min"), f"workshop t4 time of {number}: {cells[4]}"
             checked += 1
         elif "whole course" in cells[0]:
             assert agrees(cells[1], sum(times["smoke"].values()), "s"), f"workshop smoke total: {cells[1]}"
             assert agrees(cells[2].strip("*"), sum(times["cpu"].values()), "min"), f"workshop cpu total: {cells[2]}"
+            assert agrees(cells[3].strip("*"), sum(times[FP32_CPU].values()), "min"), \
+                f"workshop fp32-only cpu total: {cells[3]}"
     assert checked == len(NOTEBOOKS)
     for run in {path.stem for path in TIMINGS.glob("*.json")}:
         assert run in text, f"docs/workshop.md does not name the run {run} its times come from"
@@ -112,15 +127,26 @@ def test_readme_table_matches_make_course_summaries(times):
         check_quoted(cells[3], times, "cpu", number, "min", "README")
 
 
+def test_readme_hardware_table_quotes_the_kept_cpu_totals(times):
+    """The laptop row's whole-course times: the newest bf16 and fp32-only cpu times of every notebook, added up."""
+    rows = table_rows((ROOT / "README.md").read_text(encoding="utf-8"), "| machine | profile | whole course")
+    laptop = next(cells for cells in rows if cells[1] == "`cpu`")
+    for name in ("cpu", FP32_CPU):
+        assert set(times[name]) == NUMBERS, f"no kept {name} time for {sorted(NUMBERS - set(times[name]))}"
+        total = f"{sum(times[name].values()) / 60:.1f} min"
+        assert total in laptop[2], f"README hardware table: the {name} whole course took {total}: {laptop[2]}"
+
+
 def test_each_notebook_time_line_matches_make_course_summaries(times):
     for path in NOTEBOOKS:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         line = next((ln for cell in cells if cell["cell_type"] == "markdown"
                      for ln in "".join(cell["source"]).splitlines() if ln.startswith("**Time**")), None)
         assert line, f"{path.name} has no **Time** line"
-        for profile in ("smoke", "cpu"):
-            quoted = re.search(rf"\b{profile} (\d[^·(]*|{NOT_TIMED})", line)
-            assert quoted, f"{path.name}: no {profile} time (or {NOT_TIMED!r}) in its **Time** line"
+        for profile, label in (("smoke", "smoke"), ("cpu", "cpu"), (FP32_CPU, "fp32-only cpu")):
+            # "cpu 8.4 min" must not be read out of "fp32-only cpu 22.6 min"
+            quoted = re.search(rf"(?<!fp32-only )\b{label} (\d[^·(]*|{NOT_TIMED})", line)
+            assert quoted, f"{path.name}: no {label} time (or {NOT_TIMED!r}) in its **Time** line"
             check_quoted(quoted.group(1), times, profile, path.name[:2], "s", path.name)
 
 
@@ -131,6 +157,11 @@ def test_an_untimed_notebook_must_say_so():
     for wrong in (("12 s", "09"), (NOT_TIMED, "00")):  # a number without a run; "not timed" beside a kept run
         with pytest.raises(AssertionError):
             check_quoted(wrong[0], times, "smoke", wrong[1], "s", "README")
+
+
+def test_cpu_runs_in_fp32_get_their_own_column():
+    assert column("cpu", "fp32") == FP32_CPU
+    assert column("cpu", "bf16") == "cpu" and column("smoke", "fp32") == "smoke" and column("cpu", None) == "cpu"
 
 
 def test_agrees_rounds_as_written():

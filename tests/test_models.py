@@ -90,6 +90,13 @@ def test_classifier_gets_a_fresh_head_without_a_load_report(capfd):
     assert tokenizer("a thermostat")["input_ids"][0] == tokenizer.cls_token_id
 
 
+def test_classifier_keeps_sdpa_unless_told_another_attention_kernel():
+    """The encoder keeps transformers' SDPA on the CPU (measured no slower there); a caller may choose eager."""
+    default, _ = models.load_classifier(["a", "b"])
+    eager, _ = models.load_classifier(["a", "b"], attention="eager")
+    assert default.config._attn_implementation == "sdpa" and eager.config._attn_implementation == "eager"
+
+
 def test_classifier_with_missing_encoder_weights_says_reinstall(tmp_path, monkeypatch):
     from safetensors.torch import load_file, save_file
 

@@ -86,3 +86,20 @@ def test_decoders_use_eager_attention_on_the_cpu_and_sdpa_on_a_gpu():
     assert runtime.attention_implementation("cuda") == "sdpa"
     rt = runtime.setup("smoke", seed=0, quiet=True)
     assert rt.attention == runtime.attention_implementation(rt.device) and rt.stamp()["attention"] == rt.attention
+
+
+def test_a_cpu_without_bf16_is_told_its_training_runs_slower(monkeypatch):
+    monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
+    cpu = runtime.get_profile("cpu")
+
+    def note(profile=cpu, device="cpu", precision="fp32"):
+        return runtime.session.slow_precision_note(runtime.Runtime(profile=profile, device=device,
+                                                                   precision=precision, seed=0, threads=2,
+                                                                   hardware="test CPU"))
+
+    assert "fp32-only time" in note() and 'PROFILE = "smoke"' in note()
+    assert note(precision="bf16") is None  # the CPU the budgets were chosen on
+    assert note(profile=runtime.get_profile("smoke")) is None  # fp32 by design, on every CPU
+    assert note(profile=runtime.get_profile("t4"), device="cuda", precision="fp16") is None
+    monkeypatch.setenv(runtime.PRECISION_ENV, "fp32")
+    assert note() is None  # asked for, not forced by the hardware

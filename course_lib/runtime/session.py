@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import RunDir
-from .hardware import (_cpu_name, attention_implementation, choose_precision, cpu_features, cuda_capability,
-                       default_threads)
+from .hardware import (PRECISION_ENV, _cpu_name, attention_implementation, choose_precision, cpu_features,
+                       cuda_capability, default_threads)
 from .profiles import Profile, get_profile, resolve_profile
 from .seeds import seed_everything
 from .stamp import git_commit, package_versions
@@ -136,4 +136,23 @@ def setup(profile: str = "auto", seed: int = 0, threads: int | None = None, quie
                  attention=attention_implementation(device))
     if not quiet:
         print(rt.summary())
+        note = slow_precision_note(rt)
+        if note:
+            print(note)
     return rt
+
+
+def slow_precision_note(rt: Runtime) -> str | None:
+    """A line for a learner whose CPU trains a real profile in fp32 because it has no native bf16; else ``None``.
+
+    The cpu profile's budgets were chosen on CPUs with bf16 instructions; without them the same notebooks take
+    2-3 times longer (notebook 03: 20.1 min against 8.4; run 20261203-102755), which a learner should know before
+    starting a training cell. The smoke profile is fp32 everywhere by design, and fp32 asked for through
+    ``$COURSE_PRECISION`` is a choice, so neither gets the note.
+    """
+    chosen_by_hardware = rt.profile.precision == "auto" and os.environ.get(PRECISION_ENV, "auto") in ("", "auto")
+    if rt.device != "cpu" or rt.precision != "fp32" or not chosen_by_hardware:
+        return None
+    return ("Note: this CPU has no fast native bf16 (AVX512-BF16 or AMX), so training runs in fp32, 2-3x slower "
+            "than the cpu times quoted for a bf16 CPU; each notebook's Time line also gives its fp32-only time. For "
+            'a quick pass through every cell, set PROFILE = "smoke" in the parameters cell.')

@@ -98,7 +98,7 @@ def _classifier_trainer(model, tokenizer, rows: list, args, live: str):
 
 def train_classifier(texts, labels, label_names, runtime=None, learning_rate: float | None = None,
                      epochs: float | None = None, max_length: int = 128, encoder: str = "minilm-l6",
-                     live: str = "auto", output_dir=None) -> ClassifierResult:
+                     live: str = "auto", output_dir=None, attention: str | None = None) -> ClassifierResult:
     """Fine-tune the packaged MiniLM encoder with a fresh classification head on ``texts`` -> ``labels``.
 
     Args:
@@ -113,6 +113,7 @@ def train_classifier(texts, labels, label_names, runtime=None, learning_rate: fl
         max_length: truncation in tokens (reviews are short: ~40 tokens).
         live: as :attr:`TrainConfig.live`.
         output_dir: scratch folder for the Trainer (nothing is checkpointed; default ``paths.output_dir``).
+        attention: the encoder's attention kernel (``None``: SDPA; see ``models.load_classifier``).
 
     Evaluate the result with ``evaluation.predict_classes`` and ``evaluation.classification_metrics``.
     """
@@ -125,7 +126,7 @@ def train_classifier(texts, labels, label_names, runtime=None, learning_rate: fl
     prof = rt.profile
     label_names, index, pairs = _labelled_pairs(texts, labels, label_names, prof.train_examples, rt.seed)
     set_seed(rt.seed)
-    model, tokenizer = models.load_classifier(label_names, name=encoder, runtime=rt)
+    model, tokenizer = models.load_classifier(label_names, name=encoder, runtime=rt, attention=attention)
     encoded = tokenizer([t for t, _ in pairs], truncation=True, max_length=max_length)
     rows = [{"input_ids": ids, "attention_mask": mask, "labels": index[label]}
             for ids, mask, (_, label) in zip(encoded["input_ids"], encoded["attention_mask"], pairs)]
