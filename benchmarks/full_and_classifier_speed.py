@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dose_response import SYSTEM, cpu_facts, support_splits, write_result  # noqa: E402  (same folder)
-from isolated import add_variant_options, rows_from_fresh_processes, run_one_variant  # noqa: E402
+from isolated import add_variant_options, peak_memory_fields, rows_from_fresh_processes, run_one_variant  # noqa: E402
 
 from course_lib import evaluation, models, paths, runtime, train  # noqa: E402
 
@@ -37,10 +37,6 @@ VARIANTS = {
 }
 
 
-def _memory(result) -> dict:
-    return {"peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind}
-
-
 def full_row(rt, steps: int) -> dict:
     """Full fine-tuning for ``steps`` optimiser steps (no evaluation, nothing saved)."""
     splits = support_splits()
@@ -51,7 +47,7 @@ def full_row(rt, steps: int) -> dict:
                          tokenizer=tokenizer, output_dir=Path("outputs") / "full_speed")
     return {"steps": steps, "seconds": round(result.seconds, 1), "seconds_per_step": round(result.seconds / steps, 2),
             "useful_tokens_per_s": round(result.useful_tokens_per_s, 1),
-            "train_loss": round(result.metrics["train_loss"], 3), **_memory(result)}
+            "train_loss": round(result.metrics["train_loss"], 3), **peak_memory_fields(result)}
 
 
 def classifier_row(rt) -> dict:
@@ -71,7 +67,7 @@ def classifier_row(rt) -> dict:
     return {"steps": result.steps, "seconds": round(result.seconds, 1),
             "seconds_per_step": round(result.seconds / result.steps, 3),
             "useful_tokens_per_s": round(result.useful_tokens_per_s, 1), "test_macro_f1": round(f1, 3),
-            **_memory(result)}
+            **peak_memory_fields(result)}
 
 
 def variant_row(name: str, rt, full_steps: int) -> dict:

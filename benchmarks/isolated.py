@@ -16,6 +16,11 @@ import tempfile
 from pathlib import Path
 
 
+def peak_memory_fields(result) -> dict:
+    """A training result's peak memory as row fields: ``peak_memory_mb`` (MiB) and ``memory_kind``."""
+    return {"peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind}
+
+
 def add_variant_options(parser) -> None:
     """The hidden ``--variant NAME --row-out FILE`` options a child process is started with."""
     import argparse

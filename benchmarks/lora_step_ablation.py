@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dose_response import SYSTEM, cpu_facts, support_splits, write_result  # noqa: E402  (same folder)
-from isolated import add_variant_options, rows_from_fresh_processes, run_one_variant  # noqa: E402
+from isolated import add_variant_options, peak_memory_fields, rows_from_fresh_processes, run_one_variant  # noqa: E402
 
 from course_lib import models, runtime, train  # noqa: E402
 
@@ -74,7 +74,7 @@ def variant_row(name: str, steps: int, rt) -> dict | None:
     row = {"variant": name, **options, "seconds_per_step": round(result.seconds / steps, 2),
            "useful_tokens_per_s": round(result.useful_tokens_per_s, 1),
            "trainable_params": result.trainable_params, "train_loss": round(result.metrics["train_loss"], 3),
-           "peak_memory_mb": round(result.peak_memory_bytes / 2**20, 1), "memory_kind": result.memory_kind}
+           **peak_memory_fields(result)}
     print(f"{name}: {row['seconds_per_step']} s/step, {row['useful_tokens_per_s']} useful tok/s, "
           f"peak {row['peak_memory_mb']} MB", flush=True)
     return row
