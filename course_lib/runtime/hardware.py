@@ -134,11 +134,12 @@ def attention_implementation(device: str) -> str:
     On the CPU the fused scaled-dot-product attention costs more than it saves at the course's sequence lengths
     (64-192 tokens): its backward pass was 19 % of a LoRA step on an AMX Xeon, for a sliver of the FLOPs. Measured
     with benchmarks/lora_step_ablation.py on 2 AMD EPYC cores (2026-12-02), the course's LoRA step with eager
-    attention: 1.26x the useful tokens/s in bf16 (AVX512-BF16: 835 -> 1050), 1.06x in fp32 (383 -> 407). On a CPU
-    with AVX2 alone (fp32, 2 AMD EPYC cores, 2026-12-03) the two kernels tie: LoRA 0.98-1.02x over two runs, full fine-tuning 0.99x;
-    eager stays the one CPU rule, because it wins where it matters and loses nothing measurable elsewhere. The
-    MiniLM classifier keeps SDPA (see ``models.load_classifier``). On a GPU SDPA's fused kernels win and save
-    memory, so it stays.
+    attention: 1.26x the useful tokens/s in bf16 (AVX512-BF16: 835 -> 1050; 1.18x in a rerun of 2026-12-03), 1.06x in
+    fp32 (383 -> 407). On a CPU with AVX2 alone (fp32, 2 AMD EPYC cores, 2026-12-03) the two kernels tie: LoRA
+    0.98-1.02x over two runs, full fine-tuning 0.99x (in bf16 SDPA led full fine-tuning by 1.09x over 4 steps, inside
+    the noise of so short a run); eager stays the one CPU rule, because it wins where it matters and loses nothing
+    measurable elsewhere. The MiniLM classifier keeps SDPA (see ``models.load_classifier``). On a GPU SDPA's fused
+    kernels win and save memory, so it stays.
     """
     return "sdpa" if device == "cuda" else "eager"
 
