@@ -9,7 +9,7 @@ over seeds (Student's t on the per-seed differences, ``uncertainty.difference_ov
 (paired bootstrap of the per-question accuracy averaged over the seeds). Notebook 06 (section 5c) quotes the
 result file.
 
-    python benchmarks/phrasings.py [--steps 60] [--seeds 0,1,2] [--profile cpu]
+    python benchmarks/phrasings.py [--steps 60] [--seeds 0,1,2,3,4] [--profile cpu]
         [--out benchmarks/results/phrasings.json]
 """
 
@@ -81,7 +81,7 @@ def differences(correct: dict, seeds: list[int]) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="optimiser steps per run (every arm the same)")
-    parser.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="training seeds, comma-separated")
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--out", default="benchmarks/results/phrasings.json")
     args = parser.parse_args()
