@@ -10,8 +10,9 @@ Variants: the earlier default (adapters on all 30 blocks, LoRA dropout 0.05), dr
 and adapters only on the top 15 / top 10 blocks (``TrainConfig.lora_block_share``: the backward pass stops at the
 lowest adapted block); then, on top of the course default, the model-side techniques of issue 16: the fused SDPA
 attention instead of the course's plain matmuls (``eager``: for 80-token rows the fused CPU attention's backward
-costs more than the attention is worth), and the frozen base weights stored in bf16 instead of cast at every step
-(bf16 CPUs only).
+costs more than the attention is worth), and the frozen base weights rounded to bf16 at every step instead of
+stored in bf16 for the run (the course's default on bf16 CPUs since 2026-12-04, ``train.bf16_frozen_linears``;
+bf16 CPUs only).
 Each variant runs in a fresh process, so that its peak RSS is its own. Run it on an idle machine; the CPU model
 and flags are recorded with the numbers.
 """
@@ -38,33 +39,28 @@ VARIANTS = {
     "dropout 0, top 10 blocks": {"lora_dropout": 0.0, "lora_block_share": 1 / 3},
     "course default, batch 16": {"lora_dropout": 0.0, "lora_block_share": 0.5, "batch_size": 16},
     "course default, SDPA attention": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "sdpa"},
-    "course default, frozen weights in bf16": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "bf16"},
+    "course default, frozen weights cast at every step": {"lora_dropout": 0.0, "lora_block_share": 0.5,
+                                                          "bf16_frozen_weights": False},
 }
 
 
 def prepared_model(rt, change: str):
     """A fresh decoder (with the course's attention for the device, eager on the CPU), changed as a variant asks:
-    ``sdpa`` attention (the fused kernel, the course's default before 2026-12-02) or ``bf16``-stored weights."""
-    import torch
-
+    ``sdpa`` attention (the fused kernel, the course's default before 2026-12-02)."""
     model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
     if "sdpa" in change:
         model.set_attn_implementation("sdpa")
-    if "bf16" in change:
-        if rt.precision != "bf16":
-            return None, tokenizer  # storing weights in bf16 only pays where the matmuls run in bf16
-        model.to(torch.bfloat16)  # peft keeps the adapters in fp32 (autocast_adapter_dtype)
     return model, tokenizer
 
 
 def variant_row(name: str, steps: int, rt) -> dict | None:
     """Train variant ``name`` for ``steps`` steps in this process; its result row, or ``None`` where it does not
-    apply (bf16-stored weights on a CPU that trains in fp32)."""
+    apply (weights cast at every step on a CPU that trains in fp32, where nothing is cast)."""
     options = dict(VARIANTS[name])
-    model, tokenizer = prepared_model(rt, options.pop("model", ""))
-    if model is None:
-        print(f"{name}: skipped (precision {rt.precision})", flush=True)
+    if "bf16_frozen_weights" in options and rt.precision != "bf16":
+        print(f"{name}: skipped (precision {rt.precision}: nothing is cast)", flush=True)
         return None
+    model, tokenizer = prepared_model(rt, options.pop("model", ""))
     config = train.TrainConfig(method="lora", system_prompt=SYSTEM, max_steps=steps, eval_steps=10**6,
                                save_steps=10**6, save_final=False, live="off", eval_at_start=False,
                                warmup_ratio=0.0, **{"batch_size": 8, **options})

@@ -9,12 +9,13 @@ course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tok
 (b) tuned:    Trainer, dynamic padding (CausalCollator), train_sampling_strategy="group_by_length", bf16 autocast
               where the CPU supports it (runtime.choose_precision).
 (c) course:   what ``course_lib.train`` does for LoRA: (b)'s batches and precision, the runtime's attention kernel
-              (eager on the CPU: runtime.attention_implementation), trained by the course's Trainer subclass, whose
-              loss sends only the labelled (response) positions through the 49k-vocabulary output head
-              (train.labelled_positions_loss). ``--course-batching packed`` tries the alternative
-              instead: leak-free packed rows (formatting.pack_examples + PackedCollator, rows per step chosen so a
-              step holds about as many tokens as a step of (b)) with the frozen base's linear weights stored in
-              bf16 (under autocast the matmuls see the same bf16 values, without the per-step weight casts).
+              (eager on the CPU: runtime.attention_implementation), the frozen linear weights stored in bf16
+              while it trains where the runtime does so (runtime.frozen_weights_in_bf16: bf16 CPUs; under
+              autocast the matmuls see the same bf16 values, without the per-step weight casts), trained by the
+              course's Trainer subclass, whose loss sends only the labelled (response) positions through the
+              49k-vocabulary output head (train.labelled_positions_loss). ``--course-batching packed`` tries
+              leak-free packed rows instead (formatting.pack_examples + PackedCollator, rows per step chosen so a
+              step holds about as many tokens as a step of (b)), with the same weights.
 
 Reported per path: useful (non-pad) tokens/s over the timed steps (the first step is a warm-up, not timed), peak
 RSS, achieved useful FLOP/s (per useful token: the body's matmuls and attention; per labelled token: the output
@@ -88,10 +89,6 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
                             target_modules=("q_proj", "v_proj"))
     torch.manual_seed(0)
     model = train.prepare_model(model, cfg, seed=0)
-    if bf16_base:
-        for module in model.modules():
-            if isinstance(module, torch.nn.Linear) and not module.weight.requires_grad:
-                module.weight.data = module.weight.data.to(torch.bfloat16)
     counter = CountingCollator(collator, tok.pad_token_id)
     times = []
     seen = [0, 0]  # useful and labelled tokens at the previous step end: the Trainer fetches a step's batch before on_step_begin
@@ -111,7 +108,9 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
                              dataloader_num_workers=0,
                              train_sampling_strategy="group_by_length" if group_by_length else "random")
     trainer = (trainer_class or Trainer)(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
-    with train.PeakMemory("cpu") as peak:
+    # bf16_base: the frozen linear weights stored as their bf16 rounding while it trains, as course_lib.train does
+    # where runtime.frozen_weights_in_bf16 says so (the fp32 weights are back for the eval loss below).
+    with train.bf16_frozen_linears(model, enabled=bf16_base), train.PeakMemory("cpu") as peak:
         trainer.train()
     timed = times[1:] or times
     seconds = sum(t for t, _, _ in timed)
@@ -168,7 +167,8 @@ def main(argv=None) -> None:
                      packed, packed_batch, tok, out, precision == "bf16", False, train._make_trainer_class(), rt)
             if args.course_batching == "packed" else
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
-                     train_feats, batch, tok, out, False, True, train._make_trainer_class(), rt),
+                     train_feats, batch, tok, out, runtime.frozen_weights_in_bf16("cpu", precision), True,
+                     train._make_trainer_class(), rt),
         ]
     shape = fit.model_shape("smollm2-135m-instruct")
     lora = shape.layers * 8 * ((576 + 576) + (576 + 192))

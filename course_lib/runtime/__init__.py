@@ -11,7 +11,8 @@ One concern per module; every name is used as ``course_lib.runtime.<name>``, re-
 * ``profiles``: :class:`Profile`, ``PROFILES`` (the one table), ``DEFAULT_DECODER``, ``PROFILE_ENV``,
   :func:`get_profile`, :func:`auto_profile_name`, :func:`resolve_profile`
 * ``hardware``: :func:`cuda_capability`, :func:`cpu_supports_bf16`, :func:`bf16_matmul_is_faster`,
-  :func:`choose_precision`, ``PRECISION_ENV``, :func:`default_threads`
+  :func:`choose_precision`, ``PRECISION_ENV``, :func:`default_threads`, :func:`attention_implementation`,
+  :func:`frozen_weights_in_bf16`
 * ``seeds``: :func:`seed_everything`
 * ``stamp``: :func:`package_versions`, :func:`git_commit`
 * ``session``: :class:`Runtime` and :func:`setup`
@@ -23,7 +24,7 @@ calls ``runtime.<name>``; inside it, :func:`setup` looks its helpers up in ``cou
 """
 
 from .hardware import (MATMUL_FLAGS, PRECISION_ENV, attention_implementation, bf16_matmul_is_faster, choose_precision, cpu_features,
-                       cpu_supports_bf16, cuda_capability, default_threads)
+                       cpu_supports_bf16, cuda_capability, default_threads, frozen_weights_in_bf16)
 from .profiles import (DEFAULT_DECODER, PROFILE_ENV, PROFILES, Profile, auto_profile_name, get_profile,
                        resolve_profile)
 from .seeds import seed_everything
@@ -34,5 +35,5 @@ __all__ = [
     "DEFAULT_DECODER", "MATMUL_FLAGS", "PRECISION_ENV", "PROFILES", "PROFILE_ENV",
     "Profile", "Runtime",
     "attention_implementation", "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "cpu_features", "cpu_supports_bf16", "cuda_capability",
-    "default_threads", "get_profile", "git_commit", "package_versions", "resolve_profile", "seed_everything", "setup",
+    "default_threads", "frozen_weights_in_bf16", "get_profile", "git_commit", "package_versions", "resolve_profile", "seed_everything", "setup",
 ]

@@ -144,6 +144,19 @@ def attention_implementation(device: str) -> str:
     return "sdpa" if device == "cuda" else "eager"
 
 
+def frozen_weights_in_bf16(device: str, precision: str) -> bool:
+    """Whether LoRA training stores the frozen linear weights in bf16 while it trains (``train.frozen``).
+
+    Under bf16 autocast every matmul already sees its weight rounded to bf16, but a frozen fp32 weight is rounded
+    again at every forward pass (autocast caches only the casts of trainable weights), and that copy is kept for
+    the backward pass: on 2 CPU cores a share of each step is memory traffic, not arithmetic. Storing the rounded
+    copy once gives the same matmuls (the same rounding) without the casts. True on a CPU that trains in bf16
+    (AVX512-BF16 or AMX), where it was measured (benchmarks/README.md); not on a GPU (not measured there) or in fp32
+    (nothing is cast, and bf16 without native instructions is emulated).
+    """
+    return device == "cpu" and precision == "bf16"
+
+
 # The instruction-set flags that decide the CPU's matmul path: fp32 only (AVX2), AVX-512, bf16 dot products
 # (AVX512-BF16) or bf16 matrix tiles (AMX, about three times AVX512-BF16's bf16 peak on 2 cores).
 MATMUL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")

@@ -53,6 +53,10 @@ class TrainConfig:
         save_final (write the final adapter/model folder), live (``"auto"``: figure in Jupyter, text elsewhere;
         ``"text"``, ``"plot"`` or ``"off"``), eval_at_start (measure the eval loss before the first step,
         ``metrics["eval_loss_start"]``; runs that share their base model and eval set can measure it once).
+
+    Speed: bf16_frozen_weights: while a run trains in bf16, store the frozen linear weights as their bf16 rounding
+        instead of rounding them at every step (``train.frozen``; the same matmuls, the fp32 model given back at
+        the end). ``None``: where ``runtime.frozen_weights_in_bf16`` says it pays (bf16 CPUs); ignored in fp32.
     """
 
     method: str = "lora"
@@ -85,6 +89,7 @@ class TrainConfig:
     save_final: bool = True
     live: str = "auto"
     eval_at_start: bool = True
+    bf16_frozen_weights: bool | None = None
 
     def resolve(self, profile) -> "TrainConfig":
         """A copy with every ``None`` filled from ``profile`` (a :class:`course_lib.runtime.Profile`), validated."""

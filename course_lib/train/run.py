@@ -24,6 +24,7 @@ from .adapters import folder_size_bytes, prepare_model, save_trained
 from .callbacks import _callbacks_module
 from .checkpoints import checkpoint_step, resume_point
 from .config import TrainConfig, training_arguments
+from .frozen import bf16_frozen_linears
 from .measure import PeakMemory, Throughput
 from .records import _subsample, read_records, split_records
 from .trainer import TrainingFailed, _make_trainer_class
@@ -174,6 +175,18 @@ def _build_trainer(model, tokenizer, cfg, rt, ckpt_dir, data, callbacks, title):
     return trainer, throughput, counts
 
 
+def _bf16_frozen_weights(cfg, rt, trainer) -> bool:
+    """Whether this run stores its frozen linear weights in bf16 (``TrainConfig.bf16_frozen_weights``): only under
+    bf16 autocast (in fp32 a bf16 weight would meet fp32 inputs) and in a single process (FSDP2 shards the weights
+    into its own tensors)."""
+    from .. import runtime as runtime_mod
+
+    wanted = cfg.bf16_frozen_weights
+    if wanted is None:
+        wanted = runtime_mod.frozen_weights_in_bf16(rt.device, rt.precision)
+    return bool(wanted) and rt.precision == "bf16" and trainer.args.world_size == 1
+
+
 def _start_run(trainer, out: Path, cfg, rt, resume: bool, resume_from, main: bool, has_eval: bool) -> dict:
     """Prepare the run folder (main process: old checkpoints gone unless resuming, ``train_config.json``) and
     measure the eval loss before the first step; returns the metrics so far."""
@@ -284,9 +297,10 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     trainer, throughput, counts = _build_trainer(model, tokenizer, cfg, rt, RunDir(out).checkpoints,
                                                  (train_rows, eval_rows, collator), callbacks, title)
     main = trainer.is_world_process_zero()
-    metrics = _start_run(trainer, out, cfg, rt, resume, resume_from, main, has_eval=bool(eval_rows))
-    output, seconds, memory = _train_and_check(trainer, rt, cfg, resume_from, throughput)
-    _final_metrics(trainer, output, bool(eval_rows), metrics)
+    with bf16_frozen_linears(trainer.model, enabled=_bf16_frozen_weights(cfg, rt, trainer)):
+        metrics = _start_run(trainer, out, cfg, rt, resume, resume_from, main, has_eval=bool(eval_rows))
+        output, seconds, memory = _train_and_check(trainer, rt, cfg, resume_from, throughput)
+        _final_metrics(trainer, output, bool(eval_rows), metrics)
     final_dir = _save_final(trainer, tokenizer, out, cfg, rt, main)
     result = TrainResult(
         method=cfg.method, config=cfg.to_dict(), metrics=metrics, log_history=list(trainer.state.log_history),

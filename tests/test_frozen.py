@@ -1,0 +1,134 @@
+"""Frozen weights stored in bf16 while LoRA trains in bf16 (``train.bf16_frozen_linears``): the same matmuls as
+rounding them at every step, and the fp32 model given back afterwards, tied head included."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from course_lib import runtime, train
+from course_lib.paths import data_path
+from course_lib.train.run import _bf16_frozen_weights
+
+SYSTEM = "You are the support assistant for Brightleaf Notes."
+
+
+def _tiny_tied_lora(vocab_size: int):
+    """A two-block Llama whose head is tied to its embedding (as SmolLM2's is), LoRA on every linear layer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                                         tie_word_embeddings=True))
+    config = train.TrainConfig(lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_block_share=1.0)
+    return train.prepare_model(model, config, seed=0)
+
+
+def _state(model) -> dict:
+    return {name: param.detach().clone() for name, param in model.named_parameters()}
+
+
+def test_frozen_linears_are_bf16_inside_and_the_fp32_model_is_back_after():
+    import torch
+
+    model = _tiny_tied_lora(64)
+    base = model.get_base_model()
+    before = _state(model)
+    with train.bf16_frozen_linears(model) as rounded:
+        assert rounded == 2 * 7 + 1  # seven adapted layers a block, and the head
+        assert base.model.layers[0].self_attn.q_proj.base_layer.weight.dtype == torch.bfloat16
+        assert base.model.layers[0].self_attn.q_proj.lora_A["default"].weight.dtype == torch.float32  # trains
+        assert base.model.embed_tokens.weight.dtype == torch.float32  # the residual stream stays fp32
+        assert base.lm_head.weight.dtype == torch.bfloat16 and base.lm_head.weight is not base.model.embed_tokens.weight
+    assert base.lm_head.weight is base.model.embed_tokens.weight  # tied again
+    after = _state(model)
+    assert after.keys() == before.keys()
+    assert all(after[n].dtype == before[n].dtype and torch.equal(after[n], before[n]) for n in before)
+
+
+def test_an_error_inside_still_gives_the_fp32_weights_back():
+    import torch
+
+    model = _tiny_tied_lora(64)
+    with pytest.raises(RuntimeError, match="stop"), train.bf16_frozen_linears(model):
+        raise RuntimeError("stop")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    with train.bf16_frozen_linears(model, enabled=False) as rounded:
+        assert rounded == 0 and all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_same_loss_and_adapter_gradients_as_rounding_at_every_step():
+    """Under bf16 autocast a matmul rounds its fp32 weight to bf16 anyway: storing the rounding changes nothing."""
+    import torch
+
+    model = _tiny_tied_lora(64)
+    for name, param in model.named_parameters():
+        if "lora_B" in name:  # B = 0 at the start would leave every A gradient zero
+            param.data.normal_(0.0, 0.05)
+    ids = torch.randint(0, 64, (3, 12), generator=torch.Generator().manual_seed(1))
+
+    def loss_and_grads():
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        return float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    cast_loss, cast_grads = loss_and_grads()
+    with train.bf16_frozen_linears(model):
+        stored_loss, stored_grads = loss_and_grads()
+    assert stored_loss == pytest.approx(cast_loss, rel=1e-6)
+    assert all(torch.allclose(stored_grads[n], g, rtol=1e-3, atol=1e-6) for n, g in cast_grads.items())
+    assert any(float(g.abs().max()) > 0 for g in cast_grads.values())
+
+
+def test_train_stores_them_in_bf16_only_under_bf16_autocast_in_one_process(smoke_runtime):
+    class Args:
+        world_size = 1
+
+    class Trainer:
+        args = Args()
+
+    bf16_cpu = dataclasses.replace(smoke_runtime, device="cpu", precision="bf16")
+    fp32_cpu = dataclasses.replace(smoke_runtime, device="cpu", precision="fp32")
+    assert _bf16_frozen_weights(train.TrainConfig(), bf16_cpu, Trainer()) is runtime.frozen_weights_in_bf16("cpu", "bf16")
+    assert runtime.frozen_weights_in_bf16("cpu", "bf16") and not runtime.frozen_weights_in_bf16("cuda", "bf16")
+    assert not _bf16_frozen_weights(train.TrainConfig(bf16_frozen_weights=False), bf16_cpu, Trainer())
+    assert not _bf16_frozen_weights(train.TrainConfig(bf16_frozen_weights=True), fp32_cpu, Trainer())
+    Args.world_size = 2
+    assert not _bf16_frozen_weights(train.TrainConfig(bf16_frozen_weights=True), bf16_cpu, Trainer())
+
+
+def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_runtime, tmp_path):
+    """Two short runs of ``train.train`` under bf16 autocast, the frozen weights stored in bf16 or rounded at every
+    step: the same losses, and the returned model holds fp32 weights with its head tied again."""
+    import torch
+
+    _, tokenizer = smol
+    lines = data_path("support", "support_clean.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    records = [json.loads(line) for line in lines]
+    bf16 = dataclasses.replace(smoke_runtime, precision="bf16")
+    runs = {}
+    for stored in (False, True):
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                             num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                                             tie_word_embeddings=True))
+        config = train.TrainConfig(max_steps=3, logging_steps=1, save_steps=100, eval_steps=100, live="off",
+                                   system_prompt=SYSTEM, batch_size=4, lora_block_share=1.0, lora_dropout=0.0,
+                                   learning_rate=1e-2, save_final=False, eval_at_start=False,
+                                   bf16_frozen_weights=stored)
+        result = train.train(records, [], config=config, runtime=bf16, output_dir=tmp_path / str(stored),
+                             model=model, tokenizer=tokenizer)
+        runs[stored] = [e["loss"] for e in result.log_history if "loss" in e]
+        base = result.model.get_base_model()
+        assert all(p.dtype == torch.float32 for p in result.model.parameters())
+        assert base.lm_head.weight is base.model.embed_tokens.weight
+    assert len(runs[True]) == 3
+    assert runs[True] == pytest.approx(runs[False], rel=1e-3)
