@@ -108,9 +108,9 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
                              dataloader_num_workers=0,
                              train_sampling_strategy="group_by_length" if group_by_length else "random")
     trainer = (trainer_class or Trainer)(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
-    # bf16_base: the frozen linear weights stored as their bf16 rounding while it trains, as course_lib.train does
-    # where runtime.frozen_weights_in_bf16 says so (the fp32 weights are back for the eval loss below).
-    with train.bf16_frozen_linears(model, enabled=bf16_base), train.PeakMemory("cpu") as peak:
+    if bf16_base:  # the course's Trainer only: its steps compute with the frozen weights' bf16 roundings, as
+        trainer.frozen_bf16 = train.Bf16FrozenCopies(model)  # course_lib.train does where the runtime says so
+    with train.PeakMemory("cpu") as peak:
         trainer.train()
     timed = times[1:] or times
     seconds = sum(t for t, _, _ in timed)

@@ -1,5 +1,5 @@
-"""Frozen weights stored in bf16 while LoRA trains in bf16 (``train.bf16_frozen_linears``): the same matmuls as
-rounding them at every step, and the fp32 model given back afterwards, tied head included."""
+"""Frozen weights in bf16 for LoRA's steps under bf16 autocast (``train.Bf16FrozenCopies``): the same matmuls as
+rounding them at every step, fp32 weights between the steps and afterwards, tied head included."""
 
 from __future__ import annotations
 
@@ -38,8 +38,10 @@ def test_frozen_linears_are_bf16_inside_and_the_fp32_model_is_back_after():
     model = _tiny_tied_lora(64)
     base = model.get_base_model()
     before = _state(model)
-    with train.bf16_frozen_linears(model) as rounded:
-        assert rounded == 2 * 7 + 1  # seven adapted layers a block, and the head
+    copies = train.Bf16FrozenCopies(model)
+    assert len(copies) == 2 * 7 + 1  # seven adapted layers a block, and the head
+    assert base.lm_head.weight is base.model.embed_tokens.weight  # nothing swapped in yet
+    with copies.swapped_in():
         assert base.model.layers[0].self_attn.q_proj.base_layer.weight.dtype == torch.bfloat16
         assert base.model.layers[0].self_attn.q_proj.lora_A["default"].weight.dtype == torch.float32  # trains
         assert base.model.embed_tokens.weight.dtype == torch.float32  # the residual stream stays fp32
@@ -54,11 +56,13 @@ def test_an_error_inside_still_gives_the_fp32_weights_back():
     import torch
 
     model = _tiny_tied_lora(64)
-    with pytest.raises(RuntimeError, match="stop"), train.bf16_frozen_linears(model):
+    copies = train.Bf16FrozenCopies(model)
+    with pytest.raises(RuntimeError, match="stop"), copies.swapped_in():
         raise RuntimeError("stop")
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    with train.bf16_frozen_linears(model, enabled=False) as rounded:
-        assert rounded == 0 and all(p.dtype == torch.float32 for p in model.parameters())
+    with copies.swapped_in():  # and it can be entered again, step after step
+        assert any(p.dtype == torch.bfloat16 for p in model.parameters())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
 def test_same_loss_and_adapter_gradients_as_rounding_at_every_step():
@@ -79,7 +83,7 @@ def test_same_loss_and_adapter_gradients_as_rounding_at_every_step():
         return float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
 
     cast_loss, cast_grads = loss_and_grads()
-    with train.bf16_frozen_linears(model):
+    with train.Bf16FrozenCopies(model).swapped_in():
         stored_loss, stored_grads = loss_and_grads()
     assert stored_loss == pytest.approx(cast_loss, rel=1e-6)
     assert all(torch.allclose(stored_grads[n], g, rtol=1e-3, atol=1e-6) for n, g in cast_grads.items())
@@ -105,16 +109,30 @@ def test_train_stores_them_in_bf16_only_under_bf16_autocast_in_one_process(smoke
 
 def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_runtime, tmp_path):
     """Two short runs of ``train.train`` under bf16 autocast, the frozen weights stored in bf16 or rounded at every
-    step: the same losses, and the returned model holds fp32 weights with its head tied again."""
+    step: the same losses, a callback between the steps computes in fp32, and the returned model holds fp32 weights
+    with its head tied again."""
     import torch
 
     _, tokenizer = smol
     lines = data_path("support", "support_clean.jsonl").read_text(encoding="utf-8").splitlines()[:12]
     records = [json.loads(line) for line in lines]
+    from transformers import LlamaConfig, LlamaForCausalLM, TrainerCallback
+
+    class ForwardInFp32(TrainerCallback):
+        """Runs the model outside autocast between steps, as notebook 07's scoring callback does."""
+
+        weights: set = set()  # the dtype of a frozen weight in the callback's forward passes
+        running = False
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            ForwardInFp32.running = True
+            with torch.no_grad(), torch.autocast("cpu", enabled=False):
+                model(input_ids=torch.tensor([[1, 2, 3]]))
+            ForwardInFp32.running = False
+
     bf16 = dataclasses.replace(smoke_runtime, precision="bf16")
     runs = {}
     for stored in (False, True):
-        from transformers import LlamaConfig, LlamaForCausalLM
 
         torch.manual_seed(0)
         model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
@@ -124,11 +142,20 @@ def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_
                                    system_prompt=SYSTEM, batch_size=4, lora_block_share=1.0, lora_dropout=0.0,
                                    learning_rate=1e-2, save_final=False, eval_at_start=False,
                                    bf16_frozen_weights=stored)
-        result = train.train(records, [], config=config, runtime=bf16, output_dir=tmp_path / str(stored),
-                             model=model, tokenizer=tokenizer)
+        seen = set()  # the dtype of a frozen weight in the Trainer's own forward passes
+
+        def record(module, args):
+            (ForwardInFp32.weights if ForwardInFp32.running else seen).add(module.weight.dtype)
+
+        model.model.layers[0].mlp.down_proj.register_forward_pre_hook(record)
+        result = train.train(records, records[:4], config=config, runtime=bf16, output_dir=tmp_path / str(stored),
+                             model=model, tokenizer=tokenizer, callbacks=[ForwardInFp32()])
+        assert seen == ({torch.bfloat16} if stored else {torch.float32})
         runs[stored] = [e["loss"] for e in result.log_history if "loss" in e]
         base = result.model.get_base_model()
         assert all(p.dtype == torch.float32 for p in result.model.parameters())
         assert base.lm_head.weight is base.model.embed_tokens.weight
-    assert len(runs[True]) == 3
+        runs[stored] += [result.metrics["eval_loss"]]  # evaluation steps compute with the copies too
+    assert len(runs[True]) == 4
     assert runs[True] == pytest.approx(runs[False], rel=1e-3)
+    assert ForwardInFp32.weights == {torch.float32}  # a callback between steps met fp32 weights, and no error

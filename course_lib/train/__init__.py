@@ -35,7 +35,8 @@ One concern per module; every name is used as ``course_lib.train.<name>``, re-ex
 * ``adapters``: :func:`prepare_model`, :func:`lora_config_kwargs`, :func:`top_layers`, :func:`save_trained`,
   :func:`merge_adapter`, :func:`load_trained`
 * ``weights``: the weight-change check, :func:`trainable_state`
-* ``frozen``: :func:`bf16_frozen_linears`, frozen weights stored in bf16 while a run trains in bf16 (bf16 CPUs)
+* ``frozen``: :class:`Bf16FrozenCopies`, the frozen weights in bf16 for each training step under bf16 autocast
+  (bf16 CPUs)
 * ``records``: :func:`read_records`, :func:`split_records`
 * ``compare``: :func:`method_table`, prompts and training runs in one table of costs and scores (03), and
   :func:`size_mb`
@@ -63,7 +64,7 @@ from .compare import method_table, size_mb
 from .config import (DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_argument_kwargs,
                      training_arguments)
 from .dpo import DPOResult, DPOTrainConfig, dpo_arguments, preference_dataset, train_dpo
-from .frozen import bf16_frozen_linears
+from .frozen import Bf16FrozenCopies
 from .measure import PeakMemory, Throughput
 from .records import read_records, split_records
 from .reuse import TrainedModel, find_saved_run, reuse_or_train
@@ -77,9 +78,9 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES", "PLAIN_HEAD_MODEL_TYPES",
     "SOFTCAP_HEAD_MODEL_TYPES",
-    "ClassifierResult", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
+    "Bf16FrozenCopies", "ClassifierResult", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
     "TrainedModel", "TrainingFailed",
-    "bf16_frozen_linears", "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",
+    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",
     "find_saved_run", "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained",
     "lora_config", "lora_config_kwargs", "merge_adapter", "method_table", "preference_dataset", "prepare_model",
     "quiet_peft_warning", "read_records", "reuse_or_train", "run_train", "save_trained", "size_mb", "split_records",

@@ -24,7 +24,7 @@ from .adapters import folder_size_bytes, prepare_model, save_trained
 from .callbacks import _callbacks_module
 from .checkpoints import checkpoint_step, resume_point
 from .config import TrainConfig, training_arguments
-from .frozen import bf16_frozen_linears
+from .frozen import Bf16FrozenCopies
 from .measure import PeakMemory, Throughput
 from .records import _subsample, read_records, split_records
 from .trainer import TrainingFailed, _make_trainer_class
@@ -297,10 +297,12 @@ def train(train_records, eval_records=None, config: TrainConfig | None = None, r
     trainer, throughput, counts = _build_trainer(model, tokenizer, cfg, rt, RunDir(out).checkpoints,
                                                  (train_rows, eval_rows, collator), callbacks, title)
     main = trainer.is_world_process_zero()
-    with bf16_frozen_linears(trainer.model, enabled=_bf16_frozen_weights(cfg, rt, trainer)):
-        metrics = _start_run(trainer, out, cfg, rt, resume, resume_from, main, has_eval=bool(eval_rows))
-        output, seconds, memory = _train_and_check(trainer, rt, cfg, resume_from, throughput)
-        _final_metrics(trainer, output, bool(eval_rows), metrics)
+    if _bf16_frozen_weights(cfg, rt, trainer):
+        trainer.frozen_bf16 = Bf16FrozenCopies(trainer.model)
+    metrics = _start_run(trainer, out, cfg, rt, resume, resume_from, main, has_eval=bool(eval_rows))
+    output, seconds, memory = _train_and_check(trainer, rt, cfg, resume_from, throughput)
+    _final_metrics(trainer, output, bool(eval_rows), metrics)
+    trainer.frozen_bf16 = None  # the copies are freed; the returned model computes in fp32 as it was given
     final_dir = _save_final(trainer, tokenizer, out, cfg, rt, main)
     result = TrainResult(
         method=cfg.method, config=cfg.to_dict(), metrics=metrics, log_history=list(trainer.state.log_history),

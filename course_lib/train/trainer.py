@@ -1,4 +1,5 @@
-"""The course's ``Trainer``: token counting, a loud stop on a non-finite loss, the loss on labelled positions only.
+"""The course's ``Trainer``: token counting, a loud stop on a non-finite loss, the loss on labelled positions only,
+the frozen weights in bf16 for its steps where that pays (``train.frozen``).
 
 Taught in notebook 03 (response-only loss, throughput, loud failures); benchmarks/train_throughput.py measures
 what the labelled-positions loss saves.
@@ -6,7 +7,10 @@ what the labelled-positions loss saves.
 
 from __future__ import annotations
 
+import contextlib
+
 from ..errors import CourseError
+from .frozen import Bf16FrozenCopies
 from .measure import Throughput
 
 
@@ -121,11 +125,18 @@ def _make_trainer_class():
         """
 
         throughput: Throughput | None = None
+        # The frozen weights' bf16 roundings (train.frozen), swapped in for each training and evaluation step, which
+        # run under bf16 autocast; callbacks and checkpoints between the steps see the fp32 weights. None: off.
+        frozen_bf16: Bf16FrozenCopies | None = None
+
+        def _frozen_weights(self):
+            return self.frozen_bf16.swapped_in() if self.frozen_bf16 is not None else contextlib.nullcontext()
 
         def training_step(self, model, inputs, num_items_in_batch=None):
             if self.throughput is not None:
                 self.throughput.add_batch(inputs)
-            loss = super().training_step(model, inputs, num_items_in_batch)
+            with self._frozen_weights():  # forward and backward: the backward pass uses the weights it saw
+                loss = super().training_step(model, inputs, num_items_in_batch)
             _raise_if_not_finite(loss, self.state.global_step + 1)
             return loss
 
@@ -139,9 +150,10 @@ def _make_trainer_class():
             # Evaluation needs only the loss (the course passes no compute_metrics): take it on the labelled
             # positions, as in training, instead of computing and discarding logits for every position.
             parts = _causal_lm_parts(model, inputs, self) if prediction_loss_only else None
-            if parts is None:
-                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
-            return _loss_only_prediction(self, model, inputs)
+            with self._frozen_weights():
+                if parts is None:
+                    return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+                return _loss_only_prediction(self, model, inputs)
 
         def log(self, logs, start_time=None):
             if self.throughput is not None and "loss" in logs:
