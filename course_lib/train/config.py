@@ -54,9 +54,10 @@ class TrainConfig:
         ``"text"``, ``"plot"`` or ``"off"``), eval_at_start (measure the eval loss before the first step,
         ``metrics["eval_loss_start"]``; runs that share their base model and eval set can measure it once).
 
-    Speed: bf16_frozen_weights: while a run trains in bf16, store the frozen linear weights as their bf16 rounding
-        instead of rounding them at every step (``train.frozen``; the same matmuls, the fp32 model given back at
-        the end). ``None``: where ``runtime.frozen_weights_in_bf16`` says it pays (bf16 CPUs); ignored in fp32.
+    Speed: bf16_frozen_weights: while a run trains in bf16, round the frozen linear weights to bf16 once and compute
+        every step with those roundings instead of rounding them at every step (``train.frozen``; the same
+        matmuls; between the steps and afterwards the model keeps its fp32 weights). ``None``: where
+        ``runtime.frozen_weights_in_bf16`` says it pays (bf16 CPUs); ignored in fp32 and with several processes.
     """
 
     method: str = "lora"
