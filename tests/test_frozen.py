@@ -15,17 +15,21 @@ from course_lib.train.run import _bf16_frozen_weights
 SYSTEM = "You are the support assistant for Brightleaf Notes."
 
 
-def _tiny_tied_lora(vocab_size: int):
-    """A two-block Llama whose head is tied to its embedding (as SmolLM2's is), LoRA on every linear layer."""
+def _tiny_tied_llama(vocab_size: int):
+    """A two-block Llama whose head is tied to its embedding (as SmolLM2's is), seeded."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
-                                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-                                         tie_word_embeddings=True))
+    return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
+                                        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                                        tie_word_embeddings=True))
+
+
+def _tiny_tied_lora(vocab_size: int):
+    """:func:`_tiny_tied_llama` with LoRA on every linear layer."""
     config = train.TrainConfig(lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_block_share=1.0)
-    return train.prepare_model(model, config, seed=0)
+    return train.prepare_model(_tiny_tied_llama(vocab_size), config, seed=0)
 
 
 def _state(model) -> dict:
@@ -116,7 +120,7 @@ def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_
     _, tokenizer = smol
     lines = data_path("support", "support_clean.jsonl").read_text(encoding="utf-8").splitlines()[:12]
     records = [json.loads(line) for line in lines]
-    from transformers import LlamaConfig, LlamaForCausalLM, TrainerCallback
+    from transformers import TrainerCallback
 
     class ForwardInFp32(TrainerCallback):
         """Runs the model outside autocast between steps, as notebook 07's scoring callback does."""
@@ -134,10 +138,7 @@ def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_
     runs = {}
     for stored in (False, True):
 
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                                             num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-                                             tie_word_embeddings=True))
+        model = _tiny_tied_llama(len(tokenizer))
         config = train.TrainConfig(max_steps=3, logging_steps=1, save_steps=100, eval_steps=100, live="off",
                                    system_prompt=SYSTEM, batch_size=4, lora_block_share=1.0, lora_dropout=0.0,
                                    learning_rate=1e-2, save_final=False, eval_at_start=False,
