@@ -11,7 +11,7 @@ and adapters only on the top 15 / top 10 blocks (``TrainConfig.lora_block_share`
 lowest adapted block); then, on top of the course default, the model-side techniques of issue 16: the fused SDPA
 attention instead of the course's plain matmuls (``eager``: for 80-token rows the fused CPU attention's backward
 costs more than the attention is worth), and the frozen base weights rounded to bf16 at every step instead of
-stored in bf16 for the run (the course's default on bf16 CPUs since 2026-12-04, ``train.bf16_frozen_linears``;
+stored in bf16 for the run (the course's default on bf16 CPUs since 2026-12-04, ``train.Bf16FrozenCopies``;
 bf16 CPUs only).
 Each variant runs in a fresh process, so that its peak RSS is its own. Run it on an idle machine; the CPU model
 and flags are recorded with the numbers.

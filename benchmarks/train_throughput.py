@@ -9,8 +9,8 @@ course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tok
 (b) tuned:    Trainer, dynamic padding (CausalCollator), train_sampling_strategy="group_by_length", bf16 autocast
               where the CPU supports it (runtime.choose_precision).
 (c) course:   what ``course_lib.train`` does for LoRA: (b)'s batches and precision, the runtime's attention kernel
-              (eager on the CPU: runtime.attention_implementation), the frozen linear weights stored in bf16
-              while it trains where the runtime does so (runtime.frozen_weights_in_bf16: bf16 CPUs; under
+              (eager on the CPU: runtime.attention_implementation), the frozen linear weights' bf16 roundings
+              swapped in for each step where the runtime does so (runtime.frozen_weights_in_bf16: bf16 CPUs; under
               autocast the matmuls see the same bf16 values, without the per-step weight casts), trained by the
               course's Trainer subclass, whose loss sends only the labelled (response) positions through the
               49k-vocabulary output head (train.labelled_positions_loss). ``--course-batching packed`` tries
@@ -155,6 +155,7 @@ def main(argv=None) -> None:
     packed = formatting.pack_examples(train_feats, max_len)
     packed_batch = max(1, round(len(packed) / steps))
     pad = tok.pad_token_id
+    stored_bf16 = runtime.frozen_weights_in_bf16("cpu", precision)  # as course_lib.train decides it, both batchings
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         paths = [
@@ -164,11 +165,10 @@ def main(argv=None) -> None:
             run_path("b_tuned", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
                      train_feats, batch, tok, out, False, True),
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.PackedCollator(pad),
-                     packed, packed_batch, tok, out, precision == "bf16", False, train._make_trainer_class(), rt)
+                     packed, packed_batch, tok, out, stored_bf16, False, train._make_trainer_class(), rt)
             if args.course_batching == "packed" else
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
-                     train_feats, batch, tok, out, runtime.frozen_weights_in_bf16("cpu", precision), True,
-                     train._make_trainer_class(), rt),
+                     train_feats, batch, tok, out, stored_bf16, True, train._make_trainer_class(), rt),
         ]
     shape = fit.model_shape("smollm2-135m-instruct")
     lora = shape.layers * 8 * ((576 + 576) + (576 + 192))
