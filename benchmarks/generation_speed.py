@@ -1,19 +1,23 @@
-"""Greedy generation on the CPU in fp32 and in bf16: seconds and how many answers change (notebook 03's prompts).
+"""Greedy generation on the CPU: a shared prompt prefix read once or with every prompt, fp32 or bf16; seconds and
+how many answers change (notebook 03's prompts).
 
     python benchmarks/generation_speed.py [--repeats 2] [--out benchmarks/results/generation_speed.json]
 
 The course's notebooks generate in fp32 (notebook 04 under the profile's autocast). Notebook 03 answers its 60 test
 questions four ways, and on a 2-core CPU the answers take about a third of the notebook's time, most of it reading
 the long 3-shot prompts. This script answers the same 60 questions (batch 32, 48 new tokens, the base SmolLM2), once
-with the plain question and once with notebook 03's 3-shot prompt, in three precisions:
+with the plain question and once with notebook 03's 3-shot prompt, four ways:
 
-* ``fp32``: what notebook 03 does;
+* ``fp32, each prompt read whole``: the shared head of the prompts (system prompt, the three solved examples)
+  computed again for every prompt, as the course did before 2026-12-04;
+* ``fp32``: what notebook 03 does: a head shared by every prompt (at least ``SHARED_PREFIX_MIN_TOKENS``) is read
+  once and its key/value cache copied into each batch (``generation._generated_rows``);
 * ``bf16, weights cast``: under bf16 autocast, every weight rounded to bf16 at every forward pass (notebook 04);
 * ``bf16, weights stored``: under bf16 autocast, the linear weights stored as their bf16 rounding for the block
   (``train.Bf16FrozenCopies``, as LoRA's training steps do on bf16 CPUs).
 
-For each it reports the fastest of ``--repeats`` runs and how many of the 60 greedy answers differ from fp32's
-(bf16 rounds the logits differently, which now and then flips a greedy choice). CPUs without native bf16 skip the
+For each it reports the fastest of ``--repeats`` runs and how many of the 60 greedy answers differ from the first
+variant's (reading the head once can round differently; bf16 rounds the logits differently, which now and then flips a greedy choice). CPUs without native bf16 skip the
 bf16 rows (bf16 would be emulated there). Run it on an idle machine; CPU model and flags are recorded.
 """
 
@@ -43,12 +47,29 @@ def prompts() -> dict[str, list]:
             "3-shot": [formatting.few_shot_messages(r, shots, SYSTEM) for r in test]}
 
 
+WHOLE = "fp32, each prompt read whole"
+
+
+@contextlib.contextmanager
+def prompts_read_whole():
+    """A block in which no prompt head counts as shared: the course's generation before prefix caching."""
+    saved = generation.SHARED_PREFIX_MIN_TOKENS
+    generation.SHARED_PREFIX_MIN_TOKENS = 10**9
+    try:
+        yield
+    finally:
+        generation.SHARED_PREFIX_MIN_TOKENS = saved
+
+
 def precision_block(model, name: str):
-    """The context a variant generates in: nothing for fp32, bf16 autocast, or autocast with bf16-stored weights."""
+    """The context a variant generates in: nothing for fp32, whole prompts, bf16 autocast, or autocast with
+    bf16-stored weights."""
     import torch
 
     if name == "fp32":
         return contextlib.nullcontext()
+    if name == WHOLE:
+        return prompts_read_whole()
     stack = contextlib.ExitStack()
     stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
     if name == "bf16, weights stored":
@@ -77,7 +98,7 @@ def main() -> int:
     model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
     for param in model.parameters():
         param.requires_grad_(False)  # inference: every weight is frozen, so every linear weight may be stored
-    variants = ["fp32"] + (["bf16, weights cast", "bf16, weights stored"] if rt.precision == "bf16" else [])
+    variants = [WHOLE, "fp32"] + (["bf16, weights cast", "bf16, weights stored"] if rt.precision == "bf16" else [])
     rows = []
     for prompt_kind, items in prompts().items():
         reference = None
@@ -86,9 +107,9 @@ def main() -> int:
             reference = reference if reference is not None else answers
             changed = sum(a != b for a, b in zip(answers, reference))
             rows.append({"prompts": prompt_kind, "variant": variant, "seconds": round(seconds, 2),
-                         "answers_changed_vs_fp32": changed, "answers": len(answers)})
-            print(f"{prompt_kind:9s} {variant:22s} {seconds:6.1f} s, {changed}/{len(answers)} answers differ "
-                  "from fp32", flush=True)
+                         "answers_changed_vs_first": changed, "answers": len(answers)})
+            print(f"{prompt_kind:9s} {variant:29s} {seconds:6.1f} s, {changed}/{len(answers)} answers differ "
+                  f"from {variants[0]!r}", flush=True)
     write_result(args.out, {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_facts(), "precision": rt.precision,
                             "threads": rt.threads, "repeats": args.repeats, "rows": rows})
     return 0

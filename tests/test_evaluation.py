@@ -195,6 +195,36 @@ def test_generate_answers_batched_matches_single_and_restores_padding(smol):
     assert tokenizer.padding_side == "right"
 
 
+def test_a_shared_few_shot_prefix_is_read_once_and_changes_no_answer(smol, monkeypatch):
+    from course_lib import formatting, generation
+
+    model, tokenizer = smol
+    shots = [{"instruction": f"How do I export note {i} as a PDF?", "output": f"Open note {i}, then File > Export."}
+             for i in range(4)]
+    prompts = [formatting.few_shot_messages({"instruction": q}, shots, "You answer briefly.")
+               for q in ("How do I share a notebook?", "Can I undo a delete?", "Where are my settings?")]
+    texts = generation._render(tokenizer, prompts, None, True)
+    rows = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    shared = generation._shared_prefix_length(rows)
+    assert shared >= generation.SHARED_PREFIX_MIN_TOKENS  # the system prompt and the four solved examples
+    assert all(row[:shared] == rows[0][:shared] for row in rows)
+    cached = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=2, progress=False)
+    monkeypatch.setattr(generation, "SHARED_PREFIX_MIN_TOKENS", 10**9)  # every prompt read whole, as before
+    plain = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=2, progress=False)
+    assert cached == plain
+
+
+def test_shared_prefix_leaves_every_row_a_token_and_pads_between_prefix_and_suffix():
+    from course_lib import generation
+
+    assert generation._shared_prefix_length([[1, 2, 3], [1, 2, 3, 4]], minimum=1) == 2
+    assert generation._shared_prefix_length([[1, 2, 3], [1, 2, 3]], minimum=3) == 0  # under the minimum
+    assert generation._shared_prefix_length([[1, 2, 3, 4]], minimum=1) == 0  # nothing is shared by one row
+    ids, mask = generation._padded_batch([7, 8], [[1], [2, 3]], pad_id=0, device="cpu")
+    assert ids.tolist() == [[7, 8, 0, 1], [7, 8, 2, 3]]
+    assert mask.tolist() == [[1, 1, 0, 1], [1, 1, 1, 1]]
+
+
 def test_evaluate_generation_result(smol):
     model, tokenizer = smol
     result = ev.evaluate_generation(model, tokenizer, ["What is 2 + 2?"], ["4"], keywords=[["4"]], name="base",
