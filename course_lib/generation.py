@@ -165,7 +165,7 @@ def _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progres
 
     Prefix caching: when all texts share a long head (:data:`SHARED_PREFIX_MIN_TOKENS`), the model reads it once
     and each batch starts from a copy of its cache. On a 2-core CPU this answers notebook 03's 60 3-shot questions
-    1.8x faster with the same greedy answers (benchmarks/generation_speed.py)."""
+    1.9x faster with the same greedy answers (benchmarks/generation_speed.py, 2026-12-04)."""
     import copy
 
     import torch
