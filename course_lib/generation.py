@@ -130,19 +130,35 @@ def _shared_prefix_length(rows: list[list[int]], minimum: int | None = None) -> 
     return length if length >= minimum else 0
 
 
-def _prefix_cache(model, prefix: list[int]):
-    """The key/value cache of ``prefix`` (one row), or None when the model's cache is not a plain one per layer
-    (sliding-window or linear-attention layers, e.g. Gemma 3's, keep state that copying row by row would not
-    follow; those models read the shared part with every prompt, as before)."""
+def _prefix_cache(model, prefix: list[int]) -> tuple[str, object] | None:
+    """The key/value cache of ``prefix`` (one row) and the ``generate`` keyword that takes it, or None when the
+    model's cache is not a plain one per layer (sliding-window or linear-attention layers, e.g. Gemma 3's, keep state
+    that copying row by row would not follow; those models read the shared part with every prompt, as before)."""
     import torch
 
     if not prefix:
         return None
     # logits_to_keep=1: only the cache is wanted, not the vocabulary scores of every prefix position.
-    cache = model(input_ids=torch.tensor([prefix], device=model.device), use_cache=True, logits_to_keep=1).cache
+    output = model(input_ids=torch.tensor([prefix], device=model.device), use_cache=True, logits_to_keep=1)
+    # transformers renamed past_key_values to cache after 5.18 (both name the output field and generate's keyword).
+    keyword = "cache" if "cache" in output else "past_key_values"
+    cache = output.get(keyword)
     if cache is None or any(cache.is_sliding) or any(cache.is_linear):
         return None
-    return cache
+    return keyword, cache
+
+
+def _cache_for_batch(prefix_cache: tuple[str, object] | None, rows: int) -> dict:
+    """``generate`` keyword arguments that start a batch of ``rows`` prompts from a copy of the shared head's cache
+    (nothing when there is none); ``generate`` extends the copy, so the original stays the head alone."""
+    import copy
+
+    if prefix_cache is None:
+        return {}
+    keyword, cache = prefix_cache
+    batch_cache = copy.deepcopy(cache)
+    batch_cache.batch_repeat_interleave(rows)
+    return {keyword: batch_cache}
 
 
 def _padded_batch(prefix: list[int], suffixes: list[list[int]], pad_id: int, device):
@@ -166,8 +182,6 @@ def _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progres
     Prefix caching: when all texts share a long head (:data:`SHARED_PREFIX_MIN_TOKENS`), the model reads it once
     and each batch starts from a copy of its cache. On a 2-core CPU this answers notebook 03's 60 3-shot questions
     1.9x faster with the same greedy answers (benchmarks/generation_speed.py, 2026-12-04)."""
-    import copy
-
     import torch
     from tqdm.auto import tqdm
 
@@ -178,18 +192,15 @@ def _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progres
     rows: list[list[int]] = []
     with evaluating(model), torch.no_grad():
         shared = _shared_prefix_length(token_rows)
-        cache = _prefix_cache(model, token_rows[0][:shared]) if shared else None
-        shared = shared if cache is not None else 0
+        prefix_cache = _prefix_cache(model, token_rows[0][:shared]) if shared else None
+        shared = shared if prefix_cache is not None else 0
         for start in tqdm(range(0, len(texts), batch_size), desc="generate", **_bar(progress),
                           total=math.ceil(len(texts) / batch_size)):
             suffixes = [row[shared:] for row in token_rows[start:start + batch_size]]
             input_ids, mask = _padded_batch(token_rows[0][:shared], suffixes, tokenizer.pad_token_id, model.device)
-            extra = {}
-            if cache is not None:
-                extra["cache"] = copy.deepcopy(cache)
-                extra["cache"].batch_repeat_interleave(len(suffixes))
             output = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                    **sampling, **extra, eos_token_id=eos_ids, pad_token_id=tokenizer.pad_token_id)
+                                    **sampling, **_cache_for_batch(prefix_cache, len(suffixes)),
+                                    eos_token_id=eos_ids, pad_token_id=tokenizer.pad_token_id)
             rows.extend(output[:, input_ids.shape[1]:].tolist())
     return rows
 

@@ -208,6 +208,7 @@ def test_a_shared_few_shot_prefix_is_read_once_and_changes_no_answer(smol, monke
     shared = generation._shared_prefix_length(rows)
     assert shared >= generation.SHARED_PREFIX_MIN_TOKENS  # the system prompt and the four solved examples
     assert all(row[:shared] == rows[0][:shared] for row in rows)
+    assert generation._prefix_cache(model, rows[0][:shared]) is not None  # SmolLM2's cache can be shared
     cached = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=2, progress=False)
     monkeypatch.setattr(generation, "SHARED_PREFIX_MIN_TOKENS", 10**9)  # every prompt read whole, as before
     plain = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=2, progress=False)
