@@ -187,6 +187,8 @@ def _generated_rows(model, tokenizer, texts, max_new_tokens, batch_size, progres
 
     if tokenizer.pad_token_id is None:
         raise ConfigError("the tokenizer has no pad token — load it with models.load_causal_lm (which sets one)")
+    if not texts:
+        return []  # the tokenizer refuses an empty batch
     # The chat template already wrote the special tokens; do not let the tokenizer add a BOS twice.
     token_rows = tokenizer(list(texts), add_special_tokens=add_special_tokens)["input_ids"]
     rows: list[list[int]] = []

@@ -213,6 +213,7 @@ def test_a_shared_few_shot_prefix_is_read_once_and_changes_no_answer(smol, monke
     monkeypatch.setattr(generation, "SHARED_PREFIX_MIN_TOKENS", 10**9)  # every prompt read whole, as before
     plain = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=8, batch_size=2, progress=False)
     assert cached == plain
+    assert ev.generate_answers(model, tokenizer, [], progress=False) == []  # no prompt, no answer (and no error)
 
 
 def test_shared_prefix_leaves_every_row_a_token_and_pads_between_prefix_and_suffix():
