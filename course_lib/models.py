@@ -215,10 +215,11 @@ def prepare_tokenizer(tokenizer):
 def evaluating(model, tokenizer=None, padding_side: str | None = None):
     """Run a block with ``model`` in eval mode and, when ``padding_side`` is given, the tokenizer padding there.
 
-    Eval mode switches dropout off, so a score or an answer does not depend on chance. Generation pads on the
-    ``"left"`` (new tokens follow the prompt directly), scoring on the ``"right"`` (positions line up with the
-    labels). Both settings are put back on the way out, even after an error, so a model in the middle of training
-    comes back in train mode. The one home of this pattern: generation, evaluation, preference and continual use it.
+    Eval mode switches dropout off, so a score or an answer does not depend on chance. Scoring pads on the
+    ``"right"`` (positions line up with the labels); generation builds its own left-padded batches
+    (``generation._padded_batch``: new tokens follow the prompt directly) and needs no padding side. Both settings
+    are put back on the way out, even after an error, so a model in the middle of training comes back in train mode.
+    The one home of this pattern: generation, evaluation, preference and continual use it.
     """
     was_training = model.training
     old_side = tokenizer.padding_side if padding_side is not None else None
