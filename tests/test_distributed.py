@@ -338,11 +338,11 @@ def test_fsdp2_weight_check_and_save_see_the_whole_model(tmp_path):
     result = _run(_torchrun(2) + [str(REPO / "tests" / "workers" / "fsdp_lora_step.py"), str(tmp_path)],
                   timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"rank"')]
+    reports = [json.loads(path.read_text()) for path in sorted(tmp_path.glob("report_rank*.json"))]
     assert sorted(r["rank"] for r in reports) == [0, 1], result.stdout[-2000:]
     for r in reports:
         assert r["sharded_params"] > 0, "fully_shard left no DTensor parameter: the test would not test FSDP"
         assert r["changed_before_step"] == 0 and r["changed_after_step"] == r["snapshotted"] > 0, r
-    main = json.loads((tmp_path / "report.json").read_text())
+    main = json.loads((tmp_path / "report_rank0.json").read_text())
     assert main["saved"] == main["expected"] > 0 and main["shapes_match"], main
     assert main["max_abs_diff"] < 1e-6, main

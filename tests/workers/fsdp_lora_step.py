@@ -1,9 +1,9 @@
 """Worker for tests/test_distributed.py: one LoRA step on a tiny Llama sharded by FSDP2 over 2 CPU processes.
 
 Run with ``torchrun --nproc_per_node 2 fsdp_lora_step.py OUT``. Every rank trains the same batch, so the averaged
-gradient equals the single-process one; rank 0 also trains an unsharded replica and writes a JSON report:
-what the course's weight-change check saw before and after the step on each rank, and how the adapter saved from
-the gathered state compares with the replica's. accelerate maps every CPU launch to plain multi-process (DDP), so
+gradient equals the single-process one. Each rank writes a JSON report to ``OUT/report_rank<N>.json``: what the
+course's weight-change check saw before and after the step; rank 0 also trains an unsharded replica and adds how the
+adapter saved from the gathered state compares with the replica's. accelerate maps every CPU launch to plain multi-process (DDP), so
 FSDP2 is applied here with torch's own ``fully_shard``, which is what accelerate calls on a GPU machine.
 """
 
@@ -73,8 +73,9 @@ def main(out: Path) -> None:
         diffs = [(saved[k] - next(e for n, e in expected.items() if n.replace(".default", "") == k)).abs().max()
                  for k in saved]
         report["max_abs_diff"] = float(max(diffs)) if diffs else None
-        (out / "report.json").write_text(json.dumps(report))
-    print(json.dumps(report), flush=True)
+    # One file per rank: two ranks printing to the same pipe can interleave their lines (seen in CI: rank 1's
+    # report glued to the end of rank 0's line).
+    (out / f"report_rank{rank}.json").write_text(json.dumps(report))
     dist.destroy_process_group()
 
 
