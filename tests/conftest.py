@@ -74,3 +74,36 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     return f"course tests: offline, network blocked, COURSE_PROFILE=smoke, python {sys.version.split()[0]}"
+
+
+# The order tests start in. `make test` deals them out to two workers as they free up, so a notebook started last
+# keeps one worker busy for minutes while the other has nothing left (seen on a 2-core AVX2 host: one kernel alone
+# for the last ~5 min). The notebook executions therefore start first, the longest first, by the seconds of the
+# newest kept smoke run (docs/timings); a notebook test that no kept run times (e.g. notebook 03 on another data
+# file) counts as the longest. The other tests keep their order.
+KEPT_TIMINGS = TESTS_DIR.parent / "docs" / "timings"
+
+
+def _kept_smoke_seconds() -> dict[str, float]:
+    """``{notebook stem: seconds}`` of each notebook's newest kept smoke run (empty when none is kept)."""
+    import json
+
+    seconds: dict[str, float] = {}
+    for summary in sorted(KEPT_TIMINGS.glob("*.json")):  # timestamps: oldest first, so the newest wins
+        for run in json.loads(summary.read_text(encoding="utf-8")).get("runs", []):
+            if run.get("profile") == "smoke":
+                seconds[Path(run["notebook"]).stem] = float(run["seconds"])
+    return seconds
+
+
+def _start_rank(item, seconds: dict[str, float]) -> tuple[int, float]:
+    """Sort key: notebook executions first (longest first), then the rest in collection order."""
+    if item.get_closest_marker("notebook") is None:
+        return (1, 0.0)
+    path = getattr(item, "callspec", None) and item.callspec.params.get("path")
+    return (0, -seconds.get(Path(path).stem, float("inf")) if path else -float("inf"))
+
+
+def pytest_collection_modifyitems(config, items):
+    seconds = _kept_smoke_seconds()
+    items.sort(key=lambda item: _start_rank(item, seconds))  # stable: equal keys keep their order
