@@ -249,6 +249,26 @@ def test_a_given_old_test_set_is_held_out_of_the_replay_pool(tmp_path):
     assert default[1] == [r for r in train.split_records(old, 3, 0)[1] if r["fact_ids"] != ["f0"]]
 
 
+
+def test_old_test_examples_caps_what_is_measured_not_what_is_held_out(tmp_path, smoke_runtime):
+    """RetrainConfig.old_test_examples (notebook 07 passes the profile's forgetting_examples): forgetting is measured
+    on the first N of the given old test pairs, and none of the given pairs, measured or not, is replayed."""
+    from course_lib.continual import pipeline
+
+    old = [{"instruction": f"old question {i}", "output": "old answer"} for i in range(20)]
+    path = tmp_path / "old.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))
+    new = [{"instruction": f"new question {i}", "output": "new answer"} for i in range(12)]
+    config = continual.RetrainConfig(base=tmp_path, new_data=new, out=tmp_path / "runs", old_data=str(path),
+                                     old_test=old[:6], replay=2.0, old_test_examples=2)
+    sets = pipeline._training_sets(config, tmp_path, smoke_runtime)
+    assert sets.old_test == old[:2]
+    replayed = [r for r in sets.mix.examples if r["instruction"].startswith("old")]
+    assert replayed and not any(r in old[:6] for r in replayed)
+    assert sets.mix.n_replayed == len(old) - 6 == len(replayed)  # the whole pool: 2 per new pair asks for more
+    uncapped = pipeline._training_sets(dataclasses.replace(config, old_test_examples=None), tmp_path, smoke_runtime)
+    assert uncapped.old_test == old[:6]
+
 @pytest.mark.slow
 def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runtime, capsys):
     """`python -m course_lib retrain` on a 1-step base, 2 steps: registry, version files, gate, a second

@@ -36,6 +36,8 @@ class RetrainConfig:
         train_config: a :class:`course_lib.train.TrainConfig` (``None``: LoRA, ``retrain_steps`` optimiser steps
             from the profile, the profile's learning rate).
         test_examples: size of each test set (``None``: the profile's ``eval_examples``, else 50).
+        old_test_examples: measure forgetting on at most this many of the old test pairs (``None``: all); the others
+            still stay out of the replay pool (notebook 07 passes the profile's ``forgetting_examples``).
         drop_superseded: leave old examples about facts the new data teaches (shared ``fact_ids``) out of the
             replay pool and the old test set (:func:`drop_superseded`); the new test set measures those facts.
         known_pii: values that must not appear in the training set (e.g. every value planted in a raw export),
@@ -54,6 +56,7 @@ class RetrainConfig:
     gate: PromotionGate = field(default_factory=PromotionGate)
     train_config: object = None
     test_examples: int | None = None
+    old_test_examples: int | None = None
     drop_superseded: bool = True
     known_pii: tuple = ()
     keep_checkpoints: bool = False

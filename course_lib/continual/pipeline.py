@@ -98,6 +98,7 @@ def _training_sets(config: RetrainConfig, base_folder: Path, rt) -> _TrainingSet
     new_train, new_test = train_mod.split_records(new_records, n_test, rt.seed)
     old_train, old_test, n_superseded, old_source_texts = _split_old(config, old_sources, new_records, n_test,
                                                                       rt.seed)
+    old_test = old_test[: config.old_test_examples]  # held out of the pool above in full; measured up to the cap
     if not old_test:
         raise ConfigError("every old test example is about a fact the new data changes — nothing is left to "
                           "measure forgetting on; pass more old data or RetrainConfig(drop_superseded=False)")

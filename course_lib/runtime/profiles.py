@@ -83,6 +83,9 @@ class Profile:
         transfer_questions: held-out sister questions asked at each scored step (the file lists one phrasing of
             every fact first, so a prefix covers every fact).
         transfer_new_tokens: generation budget of those answers, in tokens (the value comes early in an answer).
+        forgetting_examples: how many of the old test pairs (notebook 03's test split) a retraining's forgetting is
+            measured on (``None``: all of them); all of them stay out of the replay pool either way. Each retraining
+            measures the base and the candidate on them (``continual.RetrainConfig.old_test_examples``).
 
     Learning from feedback (lesson 08, ``train.train_dpo``):
         preference_questions: training questions the SFT model answers twice (sampled) to make preference pairs;
@@ -161,6 +164,7 @@ class Profile:
     transfer_score_every: int = 10
     transfer_questions: int = 36
     transfer_new_tokens: int = 48
+    forgetting_examples: int | None = None
     trl_steps: int = 60
     preference_questions: int = 200
     preference_temperature: float = 0.8
@@ -198,6 +202,9 @@ PROFILES: dict[str, Profile] = {
         # Lesson 07's transfer section: 2 steps from each start, scored at 0 and 2 on 4 questions of 12 tokens
         # (measured: the section took 29 s of the notebook's 136 s, niced on 1 thread, when scored at 0, 1 and 2).
         transfer_steps=2, transfer_score_every=2, transfer_questions=4, transfer_new_tokens=12,
+        # Lesson 07 measures forgetting on 8 of the 63 old test pairs: scoring all 63 took 22 s a model on one thread
+        # of a 2-core AVX2-only EPYC (2026-12-07), and the notebook scores up to five models (about 110 s of its 229 s).
+        forgetting_examples=8,
         # Lesson 08: 8 questions x 2 sampled answers of 12 tokens, 2 steps of 2 pairs per run (three runs): a DPO
         # step scores 4 answers with the adapter and 4 without, about 4x a smoke SFT step.
         preference_questions=8, dpo_steps=2, dpo_batch_size=2, dpo_learning_rate=1e-3,
