@@ -78,9 +78,9 @@ def pytest_report_header(config):
 
 # The order tests start in. `make test` deals them out one at a time to two workers as they free up (the Makefile's
 # --maxschedchunk 1), so a notebook started last would keep one worker busy for minutes while the other has nothing
-# left (seen on a 2-core AVX2 host: one kernel alone for the last ~5 min). The notebook executions therefore start first, the longest first, by the seconds of the
-# newest kept smoke run (docs/timings); a notebook test that no kept run times (e.g. notebook 03 on another data
-# file) counts as the longest. The other tests keep their order.
+# left (seen on a 2-core AVX2 host: one kernel alone for the last ~5 min). The notebook executions therefore start
+# first, the longest first, by the seconds of the newest kept smoke run (docs/timings); a notebook test that no kept
+# run times (e.g. notebook 03 on another data file) counts as the longest. The other tests keep their order.
 KEPT_TIMINGS = TESTS_DIR.parent / "docs" / "timings"
 
 

@@ -194,9 +194,9 @@ PROFILES: dict[str, Profile] = {
         # turns up only in the last epoch, so early stopping has nothing to stop; at 6e-3 it does after 2-3 epochs.
         overfit_learning_rate=6e-3,
         retrain_steps=4, label_steps=4, lora_dropout=0.0, lora_block_share=0.5,  # as cpu: the same path, half the cost
-        # Triage, the task whose gain over zero-shot the smoke run of notebook 03 asserts (fields on 8 tickets, 1 thread,
-        # AVX2-only EPYC, 2026-12-07): 12 steps at 2e-3 +0.31 (95 % interval +0.12 to +0.44), 8 steps at 3e-3 the same
-        # +0.31 (+0.12 to +0.44) in 4 fewer steps of ~4 s each, 8 at 2e-3 +0.25 (+0.06 to +0.44).
+        # Triage, the task whose gain over zero-shot the smoke run of notebook 03 asserts (fields on 8 tickets, one
+        # thread of an AVX2-only EPYC, 2026-12-07): 12 steps at 2e-3 +0.31 (95 % interval +0.12 to +0.44), 8 steps at
+        # 3e-3 the same +0.31 (+0.12 to +0.44) in 4 fewer steps of ~4 s each, 8 at 2e-3 +0.25 (+0.06 to +0.44).
         triage_steps=8, triage_learning_rate=3e-3,
         trl_steps=4,
         # Lesson 07's transfer section: 2 steps from each start, scored at 0 and 2 on 4 questions of 12 tokens
