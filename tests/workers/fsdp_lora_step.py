@@ -3,8 +3,9 @@
 Run with ``torchrun --nproc_per_node 2 fsdp_lora_step.py OUT``. Every rank trains the same batch, so the averaged
 gradient equals the single-process one. Each rank writes a JSON report to ``OUT/report_rank<N>.json``: what the
 course's weight-change check saw before and after the step; rank 0 also trains an unsharded replica and adds how the
-adapter saved from the gathered state compares with the replica's. accelerate maps every CPU launch to plain multi-process (DDP), so
-FSDP2 is applied here with torch's own ``fully_shard``, which is what accelerate calls on a GPU machine.
+adapter saved from the gathered state compares with the replica's. accelerate maps every CPU launch to plain
+multi-process (DDP), so FSDP2 is applied here with torch's own ``fully_shard``, which is what accelerate calls on a
+GPU machine.
 """
 
 import copy
