@@ -153,6 +153,36 @@ def keep_in_docs(run_dir: Path, docs: Path | None = None, claims: bool = True) -
     return kept
 
 
+# The column of cpu runs on CPUs without native bf16 (their stamp's precision is fp32): the same budgets train 2-3
+# times slower there, so their times are quoted apart, as "fp32-only".
+FP32_CPU_COLUMN = "cpu-fp32"
+
+
+def timing_column(profile: str, precision: str | None) -> str:
+    """The column a kept run's times belong to: its profile, except cpu runs in fp32 (:data:`FP32_CPU_COLUMN`)."""
+    return FP32_CPU_COLUMN if profile == "cpu" and precision == "fp32" else profile
+
+
+def kept_seconds(docs: Path | None = None) -> dict[str, dict[str, float]]:
+    """``{column: {notebook stem: seconds}}`` from the kept runs (``docs/timings/*.json``, :func:`keep_in_docs`).
+
+    A column is the run's profile (``"smoke"``, ``"cpu"``, ...), or :data:`FP32_CPU_COLUMN` for a cpu run in fp32.
+    For each column and notebook, the newest kept run that executed it without failing gives its seconds. The
+    README's time tables are checked against these (tests/test_docs_timings.py); the test suite starts the longest
+    smoke notebooks first (tests/conftest.py).
+    """
+    folder = (docs or paths.REPO_ROOT / "docs") / "timings"
+    seconds: dict[str, dict[str, float]] = {}
+    for summary in sorted(folder.glob("*.json")):  # run ids are timestamps: sorted = oldest first, the newest wins
+        kept = json.loads(summary.read_text(encoding="utf-8"))
+        precision = kept.get("stamp", {}).get("precision")
+        for run in kept.get("runs", []):
+            if run.get("status") == "ok":
+                column = seconds.setdefault(timing_column(run["profile"], precision), {})
+                column[Path(run["notebook"]).stem] = float(run["seconds"])
+    return seconds
+
+
 def summary_markdown(runs: list[NotebookRun], header: str) -> str:
     lines = [header, "", "| notebook | status | seconds | profile |", "|---|---|---:|---|"]
     lines += [f"| {r.notebook} | {r.status} | {r.seconds:.1f} | {r.profile} |" for r in runs]

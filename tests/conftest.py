@@ -79,31 +79,34 @@ def pytest_report_header(config):
 # The order tests start in. `make test` deals them out one at a time to two workers as they free up (the Makefile's
 # --maxschedchunk 1), so a notebook started last would keep one worker busy for minutes while the other has nothing
 # left (seen on a 2-core AVX2 host: one kernel alone for the last ~5 min). The notebook executions therefore start
-# first, the longest first, by the seconds of the newest kept smoke run (docs/timings); a notebook test that no kept
-# run times (e.g. notebook 03 on another data file) counts as the longest. The other tests keep their order.
-KEPT_TIMINGS = TESTS_DIR.parent / "docs" / "timings"
+# first, the longest first, by the seconds of the newest kept smoke run (docs/timings); a test that runs a notebook
+# on other parameters names it in its marker (`@pytest.mark.notebook("03_training")`) and starts right after it.
+# Notebook 03, the longest, starts first, and notebooks 04-08 find its adapter (one outputs folder,
+# tests/test_notebooks.py) instead of training their own. A notebook no kept run times counts as the longest. The
+# other tests keep their order, except the users of a fixture that one worker builds for both under a file lock:
+# the first of them starts right after the notebooks, the others last, once it is built; dealt out side by side,
+# one worker waited ~80 s on the lock.
+BUILT_FOR_ALL_WORKERS = ("runs",)  # tests/test_distributed.py: one 1-process and three 2-process training runs
 
 
-def _kept_smoke_seconds() -> dict[str, float]:
-    """``{notebook stem: seconds}`` of each notebook's newest kept smoke run (empty when none is kept)."""
-    import json
-
-    seconds: dict[str, float] = {}
-    for summary in sorted(KEPT_TIMINGS.glob("*.json")):  # timestamps: oldest first, so the newest wins
-        for run in json.loads(summary.read_text(encoding="utf-8")).get("runs", []):
-            if run.get("profile") == "smoke":
-                seconds[Path(run["notebook"]).stem] = float(run["seconds"])
-    return seconds
-
-
-def _start_rank(item, seconds: dict[str, float]) -> tuple[int, float]:
-    """Sort key: notebook executions first (longest first), then the rest in collection order."""
-    if item.get_closest_marker("notebook") is None:
-        return (1, 0.0)
-    path = getattr(item, "callspec", None) and item.callspec.params.get("path")
-    return (0, -seconds.get(Path(path).stem, float("inf")) if path else -float("inf"))
+def _start_rank(item, seconds: dict[str, float], builders: set) -> tuple[int, float]:
+    """Sort key: notebook executions (longest first), each shared fixture's builder, the rest in collection order,
+    then the other users of the shared fixtures."""
+    marker = item.get_closest_marker("notebook")
+    if marker is not None:
+        path = getattr(item, "callspec", None) and item.callspec.params.get("path")
+        stem = Path(path).stem if path else (marker.args[0] if marker.args else None)
+        return (0, -seconds.get(stem, float("inf")))
+    if not set(BUILT_FOR_ALL_WORKERS) & set(getattr(item, "fixturenames", ())):
+        return (2, 0.0)
+    return (1, 0.0) if item.nodeid in builders else (3, 0.0)
 
 
 def pytest_collection_modifyitems(config, items):
-    seconds = _kept_smoke_seconds()
-    items.sort(key=lambda item: _start_rank(item, seconds))  # stable: equal keys keep their order
+    from course_lib import runner
+
+    seconds = runner.kept_seconds().get("smoke", {})
+    users = {name: [item.nodeid for item in items if name in getattr(item, "fixturenames", ())]
+             for name in BUILT_FOR_ALL_WORKERS}
+    builders = {nodeids[0] for nodeids in users.values() if nodeids}
+    items.sort(key=lambda item: _start_rank(item, seconds, builders))  # stable: equal keys keep their order

@@ -29,24 +29,13 @@ NOTEBOOKS = runner.course_notebooks()  # the lessons make course runs, in order
 NUMBERS = {path.name[:2] for path in NOTEBOOKS}
 
 
-FP32_CPU = "cpu-fp32"  # the column of cpu runs on CPUs without native bf16
-
-
-def column(profile: str, precision: str | None) -> str:
-    """The column a kept run's times belong to: its profile, except cpu runs in fp32, which get their own."""
-    return FP32_CPU if profile == "cpu" and precision == "fp32" else profile
+FP32_CPU = runner.FP32_CPU_COLUMN  # the column of cpu runs on CPUs without native bf16
 
 
 def measured() -> dict[str, dict[str, float]]:
-    """``{column: {notebook number "03": seconds}}`` from the newest run holding each notebook."""
-    times: dict[str, dict[str, float]] = {}
-    for summary in sorted(TIMINGS.glob("*.json")):  # run ids are timestamps: sorted = oldest first
-        kept = json.loads(summary.read_text(encoding="utf-8"))
-        precision = kept.get("stamp", {}).get("precision")
-        for run in kept["runs"]:
-            if run["status"] == "ok":
-                times.setdefault(column(run["profile"], precision), {})[run["notebook"][:2]] = float(run["seconds"])
-    return times
+    """``{column: {notebook number "03": seconds}}`` from the newest kept run holding each notebook."""
+    return {column: {stem[:2]: seconds for stem, seconds in times.items()}
+            for column, times in runner.kept_seconds().items()}
 
 
 def agrees(quoted: str, seconds: float, default_unit: str) -> bool:
@@ -160,6 +149,7 @@ def test_an_untimed_notebook_must_say_so():
 
 
 def test_cpu_runs_in_fp32_get_their_own_column():
+    column = runner.timing_column
     assert column("cpu", "fp32") == FP32_CPU
     assert column("cpu", "bf16") == "cpu" and column("smoke", "fp32") == "smoke" and column("cpu", None) == "cpu"
 

@@ -5,10 +5,11 @@ network blocked inside the kernel (see conftest.py) and outputs written to a tem
 """
 
 import json
+import os
 
 import pytest
 
-from course_lib import runner
+from course_lib import paths, runner
 
 NOTEBOOKS = runner.course_notebooks()
 IDS = [nb.stem for nb in NOTEBOOKS]
@@ -44,9 +45,23 @@ def test_notebook_is_stored_clean_and_parametrised(path):
     assert not any("import *" in "".join(c["source"]) for c in code), f"{path.name}: star import"
 
 
+@pytest.fixture
+def course_outputs(tmp_path_factory, monkeypatch):
+    """One outputs folder for the notebooks of both test workers, as ``make course`` has: notebooks 04, 06, 07 and
+    08 then reuse notebook 03's smoke adapter whichever worker trained it (each trained its own in ~15 s when the
+    workers' folders were apart). Saves are atomic (``train.save_trained``): a reader finds a whole adapter or
+    none, and trains its own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "notebook_outputs"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setenv(paths.OUTPUT_ENV, str(folder))
+    return folder
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", EXECUTION_CASES, ids=IDS)
-def test_notebook_runs_in_smoke_profile(path, tmp_path):
+def test_notebook_runs_in_smoke_profile(path, tmp_path, course_outputs):
     run = runner.execute_notebook(path, tmp_path / path.name, profile="smoke", cell_timeout=600)
     assert run.status == "ok", f"{path.name} failed after {run.seconds:.0f} s: {run.error}"
     executed = _load(tmp_path / path.name)

@@ -71,6 +71,9 @@ def test_lora_trains_few_parameters_and_they_move(lora_run):
     stamp = json.loads(result.stamp_path.read_text())
     assert stamp["seed"] == 0 and stamp["train"]["method"] == "lora"
     assert (result.final_dir / "adapter_config.json").exists()
+    # The base model's name is saved inside the adapter folder, before it appears under its final name.
+    assert (result.final_dir / "course_base_model.txt").read_text().strip() == "smollm2-135m-instruct"
+    assert [p.name for p in result.final_dir.parent.iterdir() if p.name.startswith(".")] == []
     assert train.folder_size_bytes(result.final_dir) < 20 * 2**20
 
 
@@ -149,7 +152,7 @@ def test_save_merge_reload_generate_same_tokens(lora_run, smoke_runtime, tmp_pat
 
 def _cli_args(data, eval_data, out, resume=False):
     args = ["train", "--data", str(data), "--eval-data", str(eval_data), "--method", "lora", "--profile", "smoke",
-            "--out", str(out), "--max-steps", "6", "--save-steps", "2", "--eval-steps", "100",
+            "--out", str(out), "--max-steps", "4", "--save-steps", "2", "--eval-steps", "100",
             "--logging-steps", "1", "--system-prompt", SYSTEM]
     return args + (["--resume"] if resume else [])
 
@@ -188,7 +191,7 @@ def test_sigkill_then_resume_matches_uninterrupted_run(records, tmp_path, capsys
     worst = max(float((resumed[k] - uninterrupted[k]).abs().max()) for k in resumed)
     assert worst <= 1e-6, f"resumed weights differ by {worst}"
     history = json.loads((crashed / "history.json").read_text())
-    assert max(e["step"] for e in history) == 6
+    assert max(e["step"] for e in history) == 4
 
 
 def test_cli_bad_data_is_one_line(tmp_path, capsys):

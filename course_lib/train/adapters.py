@@ -97,12 +97,14 @@ def folder_size_bytes(folder) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
 
-def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Path:
+def save_trained(model, tokenizer, folder, state_dict: dict | None = None, base_model: str | None = None) -> Path:
     """Save a trained model atomically: the LoRA adapter only (a few MB) for a ``PeftModel``, else the whole model.
 
-    Writes to a temporary sibling and renames, so an interrupted save never leaves a half-written folder.
+    Writes to a temporary sibling and renames, so an interrupted save never leaves a half-written folder, and a
+    notebook reusing the folder while another lesson writes it (notebook 04 on notebook 03's) finds all or nothing.
     ``state_dict``: the weights to write instead of the model's own, e.g. the gathered copy of a model sharded by
     FSDP2 (:func:`course_lib.distributed.full_state_dict`), whose own tensors are only this process's shards.
+    ``base_model``: registry name of the model an adapter was trained on, saved with it for :func:`load_trained`.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,8 @@ def save_trained(model, tokenizer, folder, state_dict: dict | None = None) -> Pa
     with quiet_transformers_progress():
         model.save_pretrained(staging, **({"state_dict": state_dict} if state_dict is not None else {}))
         tokenizer.save_pretrained(staging)
+    if base_model is not None and (staging / RunDir.ADAPTER_CONFIG_FILE).exists():
+        (staging / RunDir.BASE_MODEL_FILE).write_text(base_model + "\n", encoding="utf-8")
     return replace_folder(staging, folder)
 
 

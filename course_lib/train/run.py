@@ -247,9 +247,8 @@ def _save_final(trainer, tokenizer, out: Path, cfg, rt, main: bool) -> Path | No
     gathered = distributed.full_state_dict(trainer.model) if cfg.save_final else None
     if main:
         if cfg.save_final:
-            final_dir = save_trained(trainer.model, tokenizer, run.final(cfg.method), state_dict=gathered)
-            if cfg.method == "lora":
-                (final_dir / RunDir.BASE_MODEL_FILE).write_text(rt.profile.decoder + "\n", encoding="utf-8")
+            final_dir = save_trained(trainer.model, tokenizer, run.final(cfg.method), state_dict=gathered,
+                                     base_model=rt.profile.decoder)
         write_json_atomic(run.history, trainer.state.log_history)
     return final_dir
 
