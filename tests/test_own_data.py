@@ -21,16 +21,17 @@ MAP_ARGS = [arg for fld, col in MAPPING.items() for arg in ("--map", f"{fld}={co
 DATA_COMMANDS = ["check-data", "train", "evaluate", "retrain"]
 
 
-def write_helpdesk_csv(path, records) -> None:
+def write_helpdesk_csv(path, records, category: bool = True) -> None:
     """``records`` (course fields) as a helpdesk export would write them: its own column names, keywords joined by
-    ';', a UTF-8 byte-order mark (Excel's "CSV UTF-8") and CRLF line ends."""
+    ';', a UTF-8 byte-order mark (Excel's "CSV UTF-8") and CRLF line ends; ``category=False``: no category column."""
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, lineterminator="\r\n")
-        writer.writerow(["ticket_id", "category", MAPPING["instruction"], MAPPING["input"], MAPPING["output"],
-                         "keywords"])
+        header = ["ticket_id", "category", MAPPING["instruction"], MAPPING["input"], MAPPING["output"], "keywords"]
+        writer.writerow([name for name in header if category or name != "category"])
         for r in records:
-            writer.writerow([r["id"], r["category"], r["instruction"], r.get("input") or "", r["output"],
-                             ";".join(r.get("keywords") or [])])
+            row = [r["id"], r["category"], r["instruction"], r.get("input") or "", r["output"],
+                   ";".join(r.get("keywords") or [])]
+            writer.writerow([value for name, value in zip(header, row) if category or name != "category"])
 
 
 @pytest.fixture(scope="module")
@@ -148,20 +149,28 @@ def test_helpdesk_csv_through_check_data_train_evaluate_and_retrain(tmp_path, su
     assert run_info["train_data"] == [str(train_csv.resolve()), str(new_csv.resolve())]
 
 
-@pytest.mark.notebook
+@pytest.mark.notebook("03_training")
 def test_notebook_03_runs_on_a_helpdesk_csv(tmp_path, support_records, monkeypatch):
     """Notebook 03 in smoke with DATA_PATH and COLUMNS on an own export (every shipped ticket but the first 10, so
-    the split sizes it prints show which file it read); outputs in a folder of its own, so notebook 04's test does
-    not reuse models trained on this file."""
+    the split sizes it prints show which file it read) that has no category column, as most exports: the triage
+    section, which predicts categories, says so and is skipped, and the rest of the notebook runs. Outputs go to a
+    folder of their own, so notebook 04's test does not reuse models trained on this file. Full fine-tuning and the
+    sentiment section (which reads the shipped reviews, not DATA_PATH) are left out: the plain notebook test runs
+    them, and triage."""
     path = tmp_path / "helpdesk.csv"
-    write_helpdesk_csv(path, support_records[10:])
+    write_helpdesk_csv(path, support_records[10:], category=False)
     monkeypatch.setenv(paths.OUTPUT_ENV, str(tmp_path / "outputs"))
     notebook = paths.NOTEBOOK_DIR / "03_training.ipynb"
     executed = tmp_path / notebook.name
     run = runner.execute_notebook(notebook, executed, profile="smoke", cell_timeout=600,
-                                  parameters={"DATA_PATH": str(path), "COLUMNS": MAPPING, "RUN_FULL": False})
+                                  parameters={"DATA_PATH": str(path), "COLUMNS": MAPPING, "RUN_FULL": False,
+                                              "RUN_SENTIMENT": False})
     assert run.status == "ok", f"{notebook.name} failed on {path.name} after {run.seconds:.0f} s: {run.error}"
     cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
     printed = "".join("".join(o["text"]) for c in cells for o in c.get("outputs", []) if o.get("name") == "stdout")
     sizes = re.search(r"\{'train': (\d+), 'validation': (\d+), 'test': (\d+)\}", printed)
     assert sizes and sum(map(int, sizes.groups())) == len(support_records) - 10, printed[:500]
+    assert "Triage skipped: not every record has a 'category'" in printed, printed[-1500:]
+    # The check cell ran to its end and kept the claims of the sections that ran: the support task's two.
+    claims = (tmp_path / "outputs" / "03_training" / "claims.csv").read_text(encoding="utf-8").splitlines()
+    assert len(claims) == 3 and all("support keyword match" in line for line in claims[1:]), claims
