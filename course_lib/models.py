@@ -395,3 +395,40 @@ def model_memory_bytes(model) -> int:
     """Bytes held by the model's parameters and buffers (weights only, no activations)."""
     tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
     return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+# Causal LMs whose forward computes logits as lm_head(last hidden state) and nothing else (the course's SmolLM2 is
+# a Llama).
+PLAIN_HEAD_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
+# Causal LMs whose logits are lm_head(last hidden state), soft-capped only when ``config.final_logit_softcapping``
+# is set: Gemma 3 (text) leaves it ``None``, so the head is plain. Its 262k-token vocabulary makes the head 168M of
+# Gemma 3 270M's weights, which is why the shortcut matters most there (notebook 11).
+SOFTCAP_HEAD_MODEL_TYPES = ("gemma3_text",)
+
+
+def _plain_head(config) -> bool:
+    """Whether the model's logits are exactly head(last hidden state): no scaling or soft-capping after it."""
+    model_type = getattr(config, "model_type", None)
+    if model_type in SOFTCAP_HEAD_MODEL_TYPES:
+        return getattr(config, "final_logit_softcapping", None) is None
+    return model_type in PLAIN_HEAD_MODEL_TYPES
+
+
+def body_and_head(model):
+    """``(decoder body, output head)`` of a causal LM whose logits are exactly ``head(body(...).last_hidden_state)``,
+    else ``None``.
+
+    With them, a loss or a score that needs the logits of a few positions only (the answer's, with response-only
+    labels) puts just those hidden states through the head: for SmolLM2 the head (576 x 49,152) is 21 % of the
+    matmul FLOPs per token, and the softmax over 49k logits is paid per position too. ``model`` may be a
+    ``PeftModel``: its adapters sit inside the body, and ``disable_adapter()`` still switches them off. Used by the
+    course's Trainer (notebook 03) and by the answer-token scores of notebooks 07 and 08.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    get_decoder, get_head = getattr(base, "get_decoder", None), getattr(base, "get_output_embeddings", None)
+    if not _plain_head(getattr(base, "config", None)) or get_decoder is None or get_head is None:
+        return None
+    body, head = get_decoder(), get_head()
+    if body is None or head is None or body is base:
+        return None
+    return body, head

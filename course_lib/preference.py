@@ -243,12 +243,11 @@ def kl_from_reference(model, tokenizer, records, max_len: int = SCORE_MAX_LEN, s
     policy_batches = answer_logits(model, tokenizer, records, max_len, system, batch_size, every_record=True)
     ref_batches = answer_logits(model, tokenizer, records, max_len, system, batch_size, adapter_off=True,
                                 every_record=True)
-    for (policy, labels), (ref, _) in zip(policy_batches, ref_batches):
-        scored = labels[:, 1:] != -100
-        logp, logq = torch.log_softmax(policy[:, :-1], -1), torch.log_softmax(ref[:, :-1], -1)
-        kl = (logp.exp() * (logp - logq)).sum(-1)
-        total += float(kl[scored].sum())
-        count += int(scored.sum())
+    for policy, ref in zip(policy_batches, ref_batches):  # the same records, so the same answer positions
+        logp, logq = torch.log_softmax(policy.logits, -1), torch.log_softmax(ref.logits, -1)
+        kl = (logp.exp() * (logp - logq)).sum(-1)  # (answer positions,)
+        total += float(kl.sum())
+        count += kl.numel()
     if count == 0:
         raise ConfigError("no answer tokens to compare — pass records with non-empty 'output'")
     return total / count

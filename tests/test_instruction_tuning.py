@@ -99,7 +99,7 @@ def test_gemma_no_deps_command_names_every_chunk():
 
 
 def test_head_shortcut_accepts_gemma3_only_without_softcapping():
-    from course_lib.train.trainer import _plain_head
+    from course_lib.models import _plain_head
 
     assert _plain_head(SimpleNamespace(model_type="llama"))
     assert _plain_head(SimpleNamespace(model_type="gemma3_text", final_logit_softcapping=None))

@@ -153,6 +153,40 @@ def test_a_few_dpo_steps_raise_the_chosen_minus_rejected_margin(smol, smoke_runt
     assert logged[0] == pytest.approx(0.0, abs=1e-4) and logged[-1] > logged[0], logged
 
 
+def test_kl_and_log_probabilities_equal_the_full_logits_computation(smoke_runtime):
+    """The scores take the head on the answer positions only; with a moved adapter they must equal the same
+    quantities computed from the model's full logits (every position, then the answer's selected)."""
+    import torch
+
+    from course_lib import formatting, models, train
+
+    model, tokenizer = models.load_causal_lm("smollm2-135m-instruct", runtime=smoke_runtime, verbose=False)
+    model = train.prepare_model(model, train.TrainConfig(method="lora").resolve(smoke_runtime.profile))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.02)  # B = 0 would leave the adapter without effect
+    records = [{"instruction": p["prompt"], "output": p["chosen"]} for p in PAIRS]
+    features, _ = formatting.tokenize_dataset(records, tokenizer, preference.SCORE_MAX_LEN, SYSTEM)
+    expected_kl, tokens, expected_logp = 0.0, 0, []
+    for feature in features:
+        ids, labels = torch.tensor([feature["input_ids"]]), torch.tensor(feature["labels"])
+        scored = labels[1:] != -100
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), -1)
+            with model.disable_adapter():
+                logq = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), -1)
+        expected_kl += float((logp.exp() * (logp - logq)).sum(-1)[scored].sum())
+        tokens += int(scored.sum())
+        expected_logp.append(float(logp[scored].gather(1, labels[1:][scored, None]).sum()))
+    assert expected_kl > 0
+    assert preference.kl_from_reference(model, tokenizer, records, system=SYSTEM, batch_size=3) == pytest.approx(
+        expected_kl / tokens, rel=1e-4)
+    assert preference.answer_logprobs(model, tokenizer, records, system=SYSTEM, batch_size=3) == pytest.approx(
+        expected_logp, abs=1e-3)
+
+
 def test_dpo_config_resolves_from_the_profile_and_refuses_bad_values(smoke_runtime, tmp_path):
     from course_lib import train
 

@@ -69,15 +69,14 @@ from .measure import PeakMemory, Throughput
 from .records import read_records, split_records
 from .reuse import TrainedModel, find_saved_run, reuse_or_train
 from .run import TrainResult, run_train, train
-from .trainer import PLAIN_HEAD_MODEL_TYPES, SOFTCAP_HEAD_MODEL_TYPES, TrainingFailed, labelled_positions_loss
+from .trainer import TrainingFailed, labelled_positions_loss
 # Private helpers that tests and benchmarks reach as train.<name>: the Trainer subclass and its loss shortcut
 # (tests/test_train.py, benchmarks/train_throughput.py), the weight-change check (tests/workers/fsdp_lora_step.py).
 from .trainer import _causal_lm_parts, _make_trainer_class
 from .weights import _changed_tensors, _snapshot, trainable_state
 
 __all__ = [
-    "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES", "PLAIN_HEAD_MODEL_TYPES",
-    "SOFTCAP_HEAD_MODEL_TYPES",
+    "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES",
     "Bf16FrozenCopies", "ClassifierResult", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
     "TrainedModel", "TrainingFailed",
     "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",

@@ -10,21 +10,13 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import CourseError
+from ..models import body_and_head
 from .frozen import Bf16FrozenCopies
 from .measure import Throughput
 
 
 class TrainingFailed(CourseError):
     """Training ran but its result cannot be trusted: NaN/inf loss, or the trainable weights never changed."""
-
-
-# Causal LMs whose forward computes logits as lm_head(last hidden state) and nothing else (the course's SmolLM2 is
-# a Llama); others keep the Trainer's default loss.
-PLAIN_HEAD_MODEL_TYPES = ("llama", "mistral", "qwen2", "qwen3")
-# Causal LMs whose logits are lm_head(last hidden state), soft-capped only when ``config.final_logit_softcapping``
-# is set: Gemma 3 (text) leaves it ``None``, so the head is plain. Its 262k-token vocabulary makes the head 168M of
-# Gemma 3 270M's weights, which is why the shortcut matters most there (notebook 11).
-SOFTCAP_HEAD_MODEL_TYPES = ("gemma3_text",)
 
 
 def labelled_positions_loss(hidden, head, labels):
@@ -47,14 +39,6 @@ def labelled_positions_loss(hidden, head, labels):
     return summed, keep.sum()
 
 
-def _plain_head(config) -> bool:
-    """Whether the model's logits are exactly head(last hidden state): no scaling or soft-capping after it."""
-    model_type = getattr(config, "model_type", None)
-    if model_type in SOFTCAP_HEAD_MODEL_TYPES:
-        return getattr(config, "final_logit_softcapping", None) is None
-    return model_type in PLAIN_HEAD_MODEL_TYPES
-
-
 def _causal_lm_parts(model, inputs, trainer):
     """(decoder body, output head) when the loss can be taken on labelled positions only, else ``None``.
 
@@ -65,15 +49,7 @@ def _causal_lm_parts(model, inputs, trainer):
     if (trainer.args.world_size != 1 or trainer.label_smoother is not None or trainer.compute_loss_func is not None
             or "labels" not in inputs or inputs["labels"].dim() != 2):
         return None
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    get_decoder, get_head = getattr(base, "get_decoder", None), getattr(base, "get_output_embeddings", None)
-    # Only architectures whose logits are exactly head(last hidden state), with no scaling or soft-capping after.
-    if not _plain_head(base.config) or get_decoder is None or get_head is None:
-        return None
-    body, head = get_decoder(), get_head()
-    if body is None or head is None or body is base:
-        return None
-    return body, head
+    return body_and_head(model)  # None unless the logits are exactly head(last hidden state)
 
 
 def _raise_if_not_finite(loss, step: int):
