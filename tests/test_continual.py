@@ -270,6 +270,27 @@ def test_old_test_examples_caps_what_is_measured_not_what_is_held_out(tmp_path, 
     assert uncapped.old_test == old[:6]
 
 @pytest.mark.slow
+def test_a_version_measured_on_the_same_test_sets_keeps_its_recorded_numbers(tmp_path):
+    from course_lib.continual import pipeline
+
+    old, new = [{"instruction": "q1", "output": "a1"}], [{"instruction": "q2", "output": "a2"}]
+    same = pipeline._test_sets_id(old, new, 64, "system")
+    assert same == pipeline._test_sets_id([dict(r) for r in old], [dict(r) for r in new], 64, "system")
+    others = [pipeline._test_sets_id(old, new, 96, "system"), pipeline._test_sets_id(old, new, 64, None),
+              pipeline._test_sets_id(old + new, [], 64, "system"), pipeline._test_sets_id(new, old, 64, "system")]
+    assert same not in others and len(set(others)) == len(others)
+    registry = continual.RunRegistry(tmp_path)
+    registry.record(continual.RunRecord("v001", None, {"old_loss": 2.0, "new_loss": 3.0}, {"test_sets": same}),
+                    promote=True)
+    registry.record(continual.RunRecord("v002", "v001", {"old_loss": 2.1, "new_loss": 2.5, "forgetting": 0.1},
+                                        {"test_sets": same}), promote=True)
+    registry.record(continual.RunRecord("v003", "v002", {"old_loss": 1.0, "new_loss": 1.0}, {}), promote=False)
+    assert pipeline._recorded_metrics(registry, tmp_path / "v002", same) == {"old_loss": 2.1, "new_loss": 2.5}
+    assert pipeline._recorded_metrics(registry, tmp_path / "v002", others[0]) is None  # other sets: measure
+    assert pipeline._recorded_metrics(registry, tmp_path / "v003", same) is None  # no fingerprint recorded
+    assert pipeline._recorded_metrics(registry, tmp_path / "elsewhere", same) is None  # not a registry version
+
+
 def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runtime, capsys):
     """`python -m course_lib retrain` on a 1-step base, 2 steps: registry, version files, gate, a second
     retraining that replays the whole recorded history, PII refusal."""
@@ -301,6 +322,7 @@ def test_retrain_cli_end_to_end_records_versions_and_gates(tmp_path, smoke_runti
     metrics = json.loads((out / "v002" / "metrics.json").read_text())
     assert metrics["train"]["steps"] == 2 and metrics["gated_against"] == "v001"  # 1 warm-up step at lr 0
     assert v002.data["n_replayed"] == round(0.5 * v002.data["n_new"]) and v002.data["n_superseded"] > 0
+    assert v002.data["test_sets"] == v001.data["test_sets"]  # both measured on the same test sets
     # The recorded decision is the gate's verdict on the recorded numbers (default tolerance 0.05 nats).
     expected = continual.PromotionGate().decide(metrics, v001.metrics)
     assert metrics["promoted"] == expected.promote

@@ -10,6 +10,7 @@ because ``continual.retrain`` is the function.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -51,8 +52,10 @@ def _copy_lineage(base_folder: Path, staging: Path) -> dict:
     return {"base_model": base_model, "adapters": [*parents, RunDir.ADAPTER]}
 
 
-def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: list[str], metrics: dict, rt) -> Path:
-    """Copy an outside base run into the empty registry as its first version, in production; return its folder."""
+def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: list[str], metrics: dict, test_sets: str,
+                 rt) -> Path:
+    """Copy an outside base run into the empty registry as its first version, in production; return its folder.
+    ``metrics`` were measured on the test sets :func:`_test_sets_id` calls ``test_sets``."""
     imported = registry.next_version()
     staging = staging_path(registry.folder(imported))
     shutil.rmtree(staging, ignore_errors=True)
@@ -70,7 +73,7 @@ def _import_base(registry: RunRegistry, base_folder: Path, old_source_texts: lis
     rt.write_stamp(staging, extra={"metrics": metrics, "imported_from": str(base_folder.resolve())})
     run.metrics.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     os.replace(staging, registry.folder(imported))  # a new version: a plain rename never replaces an old one
-    registry.record(RunRecord(imported, str(base_folder), metrics, {"source": "imported base"},
+    registry.record(RunRecord(imported, str(base_folder), metrics, {"source": "imported base", "test_sets": test_sets},
                               decision=["imported as the first production model"]), promote=True)
     return registry.folder(imported)
 
@@ -125,6 +128,29 @@ def _train_config(config: RetrainConfig, mix: ReplayMix, rt):
     return train_cfg, max_len
 
 
+def _test_sets_id(old_test: list[dict], new_test: list[dict], max_len: int, system_prompt: str | None) -> str:
+    """A short fingerprint of what a measurement saw: both test sets' records, the length cut and the system prompt.
+
+    Two measurements with the same fingerprint score the same records the same way, so a version's recorded
+    ``old_loss``/``new_loss`` stand for a new measurement of it (:func:`_recorded_metrics`).
+    """
+    seen = {"old": old_test, "new": new_test, "max_len": max_len, "system": system_prompt}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def _recorded_metrics(registry: RunRegistry, folder: Path, test_sets: str) -> dict | None:
+    """``{"old_loss", "new_loss"}`` the registry recorded for the version in ``folder`` on the same test sets, else
+    ``None`` (an outside folder, another data set, or a version recorded before fingerprints were kept).
+
+    A second retraining from the same base (notebook 07: without replay, then with it) then does not measure the
+    base and the production model again: the same weights on the same records give the same numbers.
+    """
+    for run in registry.runs():
+        if registry.folder(run.version).resolve() == folder.resolve() and run.data.get("test_sets") == test_sets:
+            return {"old_loss": run.metrics["old_loss"], "new_loss": run.metrics["new_loss"]}
+    return None
+
+
 def _measurer(old_test: list[dict], new_test: list[dict], max_len: int, train_cfg):
     """``measure(model, tokenizer) -> {"old_loss", "new_loss"}``: every model is measured on both test sets alike."""
 
@@ -136,24 +162,29 @@ def _measurer(old_test: list[dict], new_test: list[dict], max_len: int, train_cf
 
 
 def _production_metrics(registry: RunRegistry, production: str, base_folder: Path, base_metrics: dict, measure,
-                        tokenizer, rt) -> dict:
-    """The metrics of the version in production: the base's own when the base is production, else measured."""
-    production_metrics = base_metrics
-    if registry.folder(production).resolve() != base_folder.resolve():
-        production_model, _ = load_run(registry.folder(production), runtime=rt)
-        production_metrics = measure(production_model, tokenizer)
-        del production_model
-    return production_metrics
+                        tokenizer, test_sets: str, rt) -> dict:
+    """The metrics of the version in production: the base's own when the base is production, else those recorded
+    for it on the same test sets, else measured."""
+    folder = registry.folder(production)
+    if folder.resolve() == base_folder.resolve():
+        return base_metrics
+    recorded = _recorded_metrics(registry, folder, test_sets)
+    if recorded is not None:
+        return recorded
+    production_model, _ = load_run(folder, runtime=rt)
+    return measure(production_model, tokenizer)
 
 
 def _write_version_files(staging: Path, lineage: dict, base_folder: Path, sets: _TrainingSets, base_metrics: dict,
-                         candidate_metrics: dict, production: str, result, decision, rt) -> tuple[dict, dict]:
+                         candidate_metrics: dict, production: str, result, decision, test_sets: str,
+                         rt) -> tuple[dict, dict]:
     """Write the candidate's ``lineage.json``, ``run.json``, ``metrics.json`` and ``stamp.json`` into ``staging``;
     return ``(metrics, data)`` for its registry record."""
     mix, n_superseded, old_test, new_test = sets.mix, sets.n_superseded, sets.old_test, sets.new_test
     new_source, old_source_texts = sets.new_source, sets.old_source_texts
     data = {"n_new": mix.n_new, "n_replayed": mix.n_replayed, "replay": mix.fraction,
-            "n_superseded": n_superseded, "n_old_test": len(old_test), "n_new_test": len(new_test)}
+            "n_superseded": n_superseded, "n_old_test": len(old_test), "n_new_test": len(new_test),
+            "test_sets": test_sets}
     history = _recorded_train_data(base_folder)  # base_folder may now be the imported copy
     run_info = {"base": str(base_folder), "train_data": [*(history or old_source_texts), new_source],
                 "new_data": new_source, "old_data": old_source_texts, **data}
@@ -175,7 +206,8 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
 
     Steps: read and split the data (old test + new test held out) -> leave out superseded old examples -> mix
     replay -> privacy check of the mixed training set (:func:`training_set_pii`) -> measure the base on both test
-    sets -> train a LoRA adapter on top of the merged base -> measure the candidate -> gate against the production
+    sets (a version the registry measured on the same sets keeps its recorded numbers, :func:`_recorded_metrics`)
+    -> train a LoRA adapter on top of the merged base -> measure the candidate -> gate against the production
     model -> write ``vNNN/`` (adapter, parents, metrics.json, run.json, stamp.json) and update ``registry.json``.
     The version folder is assembled under a temporary name and renamed at the end: a crash leaves no half-written
     version. The first retraining into an empty ``out`` imports the base as ``v001`` (in production).
@@ -191,13 +223,15 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
     mix = sets.mix
     train_cfg, max_len = _train_config(config, mix, rt)
     measure = _measurer(sets.old_test, sets.new_test, max_len, train_cfg)
+    test_sets = _test_sets_id(sets.old_test, sets.new_test, max_len, train_cfg.system_prompt)
 
     model, tokenizer = load_run(base_folder, runtime=rt)
-    base_metrics = measure(model, tokenizer)
+    base_metrics = _recorded_metrics(registry, base_folder, test_sets) or measure(model, tokenizer)
     if registry.production is None:
-        base_folder = _import_base(registry, base_folder, sets.old_source_texts, base_metrics, rt)
+        base_folder = _import_base(registry, base_folder, sets.old_source_texts, base_metrics, test_sets, rt)
     production = registry.production
-    production_metrics = _production_metrics(registry, production, base_folder, base_metrics, measure, tokenizer, rt)
+    production_metrics = _production_metrics(registry, production, base_folder, base_metrics, measure, tokenizer,
+                                             test_sets, rt)
 
     version = registry.next_version()
     staging = staging_path(registry.folder(version))
@@ -211,7 +245,7 @@ def retrain(config: RetrainConfig, runtime=None) -> RetrainResult:
         candidate_metrics = measure(result.model, tokenizer)
         decision = config.gate.decide(candidate_metrics, production_metrics)
         metrics, data = _write_version_files(staging, lineage, base_folder, sets, base_metrics, candidate_metrics,
-                                             production, result, decision, rt)
+                                             production, result, decision, test_sets, rt)
         if not config.keep_checkpoints:
             shutil.rmtree(RunDir(staging).checkpoints, ignore_errors=True)
         os.replace(staging, registry.folder(version))  # a new version: never files.replace_folder over an old one
