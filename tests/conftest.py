@@ -1,6 +1,7 @@
 """Suite-wide setup: offline, network blocked (here and in notebook kernels), smoke profile, temp outputs.
 
 Shared fixtures:
+    shared_tmp: a temporary folder all test workers of the session see.
     smoke_runtime: ``runtime.setup("smoke", seed=0)`` (session-wide).
     smol: ``(model, tokenizer)`` of the SmolLM2 decoder, loaded once per session from the offline cache.
           Tests must not train this instance in place; load a fresh one (0.1 s from cache) to train.
@@ -47,6 +48,15 @@ def _outputs_in_tmp(tmp_path_factory):
     folder = tmp_path_factory.mktemp("outputs")
     os.environ["COURSE_OUTPUT_DIR"] = str(folder)
     yield folder
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory):
+    """A folder every worker of this test session sees: pytest-xdist gives each worker a base folder of its own, all
+    in one folder per session. For what one worker makes and the other reuses (test_distributed's runs, the
+    notebooks' outputs)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")

@@ -220,7 +220,7 @@ def _train_the_runs(tmp: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(shared_tmp):
     """The runs of :func:`_train_the_runs`, made once per test session even with parallel workers (``make test``
     runs two): the first worker to get here trains under a file lock in the session's shared temporary folder,
     the other reuses its folders and outputs."""
@@ -228,11 +228,8 @@ def runs(tmp_path_factory):
 
     from filelock import FileLock
 
-    # Under xdist each worker's base folder sits in one folder per session; without it, the base folder is the session's.
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    tmp, done = shared / "distributed", shared / "distributed.json"
-    with FileLock(str(shared / "distributed.lock")):
+    tmp, done = shared_tmp / "distributed", shared_tmp / "distributed.json"
+    with FileLock(str(shared_tmp / "distributed.lock")):
         if not done.exists():
             tmp.mkdir(exist_ok=True)
             done.write_text(json.dumps(_train_the_runs(tmp)), encoding="utf-8")

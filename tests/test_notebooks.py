@@ -5,7 +5,6 @@ network blocked inside the kernel (see conftest.py) and outputs written to a tem
 """
 
 import json
-import os
 
 import pytest
 
@@ -46,14 +45,12 @@ def test_notebook_is_stored_clean_and_parametrised(path):
 
 
 @pytest.fixture
-def course_outputs(tmp_path_factory, monkeypatch):
+def course_outputs(shared_tmp, monkeypatch):
     """One outputs folder for the notebooks of both test workers, as ``make course`` has: notebooks 04, 06, 07 and
     08 then reuse notebook 03's smoke adapter whichever worker trained it (each trained its own in ~15 s when the
     workers' folders were apart). Saves are atomic (``train.save_trained``): a reader finds a whole adapter or
     none, and trains its own."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder = shared / "notebook_outputs"
+    folder = shared_tmp / "notebook_outputs"
     folder.mkdir(exist_ok=True)
     monkeypatch.setenv(paths.OUTPUT_ENV, str(folder))
     return folder
