@@ -12,7 +12,10 @@ lowest adapted block); then, on top of the course default, the model-side techni
 attention instead of the course's plain matmuls (``eager``: for 80-token rows the fused CPU attention's backward
 costs more than the attention is worth), and the frozen base weights rounded to bf16 at every step instead of
 stored in bf16 for the run (the course's default on bf16 CPUs since 2026-12-04, ``train.Bf16FrozenCopies``;
-bf16 CPUs only).
+bf16 CPUs only), and the decoder blocks eager or compiled for the training steps (``train.CompiledBlocks``, the
+course's default on CPUs with AMX for runs of ``COMPILE_MIN_STEPS`` steps or more since 2026-12-07; the plain
+"course default" rows compile where the runtime and the step count say so). The seconds per step include the
+first step, and so the compile: run ``--steps 60`` or more to see what a notebook's run gains.
 Each variant runs in a fresh process, so that its peak RSS is its own. Run it on an idle machine; the CPU model
 and flags are recorded with the numbers.
 """
@@ -41,6 +44,10 @@ VARIANTS = {
     "course default, SDPA attention": {"lora_dropout": 0.0, "lora_block_share": 0.5, "model": "sdpa"},
     "course default, frozen weights cast at every step": {"lora_dropout": 0.0, "lora_block_share": 0.5,
                                                           "bf16_frozen_weights": False},
+    "course default, eager blocks": {"lora_dropout": 0.0, "lora_block_share": 0.5, "compile_blocks": False},
+    "course default, compiled blocks": {"lora_dropout": 0.0, "lora_block_share": 0.5, "compile_blocks": True},
+    "course default, compiled blocks, batch 16": {"lora_dropout": 0.0, "lora_block_share": 0.5,
+                                                  "compile_blocks": True, "batch_size": 16},
 }
 
 

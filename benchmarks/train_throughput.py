@@ -76,7 +76,7 @@ def _eval_loss(model, features, pad_id, precision):
 
 
 def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, batch_size, tok, out_dir, bf16_base,
-             group_by_length, trainer_class=None, runtime=None):
+             group_by_length, trainer_class=None, runtime=None, compiled=False):
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
@@ -110,15 +110,17 @@ def run_path(name, train_feats, eval_feats, steps, precision, collator, rows, ba
     trainer = (trainer_class or Trainer)(model=model, args=args, train_dataset=rows, data_collator=counter, callbacks=[Timer()])
     if bf16_base:  # the course's Trainer only: its steps compute with the frozen weights' bf16 roundings, as
         trainer.frozen_bf16 = train.Bf16FrozenCopies(model)  # course_lib.train does where the runtime says so
+    if compiled:  # the course's Trainer only: decoder blocks compiled for the steps (train.compiled), where the
+        trainer.compiled_blocks = train.CompiledBlocks(model)  # runtime says the machine gains; compiled in step 1
     with train.PeakMemory("cpu") as peak:
         trainer.train()
-    timed = times[1:] or times
+    timed = times[1:] or times  # the first step (warm-up; the compile where blocks are compiled) is reported apart
     seconds = sum(t for t, _, _ in timed)
     useful = sum(u for _, u, _ in timed)
     labelled = sum(n for _, _, n in timed)
     return {"path": name, "precision": precision, "steps": steps, "useful_tokens": counter.useful,
             "computed_tokens": counter.computed, "labelled_tokens": counter.labelled, "timed_seconds": seconds,
-            "useful_tokens_per_s": useful / seconds if seconds else 0.0,
+            "useful_tokens_per_s": useful / seconds if seconds else 0.0, "first_step_seconds": times[0][0],
             "labelled_per_useful": labelled / useful if useful else 0.0,
             "peak_rss_mib": peak.peak_bytes / 2 ** 20, "eval_loss": _eval_loss(model, eval_feats, tok.pad_token_id,
                                                                                   precision)}
@@ -156,6 +158,9 @@ def main(argv=None) -> None:
     packed_batch = max(1, round(len(packed) / steps))
     pad = tok.pad_token_id
     stored_bf16 = runtime.frozen_weights_in_bf16("cpu", precision)  # as course_lib.train decides it, both batchings
+    # As course_lib.train decides it for a run of COMPILE_MIN_STEPS or more (this one's 12 steps show the speed after
+    # the compile; the first step, with the compile, is reported as first_step_seconds).
+    compiled = runtime.compiled_training_pays("cpu", precision)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         paths = [
@@ -165,10 +170,10 @@ def main(argv=None) -> None:
             run_path("b_tuned", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
                      train_feats, batch, tok, out, False, True),
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.PackedCollator(pad),
-                     packed, packed_batch, tok, out, stored_bf16, False, train._make_trainer_class(), rt)
+                     packed, packed_batch, tok, out, stored_bf16, False, train._make_trainer_class(), rt, compiled)
             if args.course_batching == "packed" else
             run_path("c_course", train_feats, eval_feats, steps, precision, formatting.CausalCollator(pad),
-                     train_feats, batch, tok, out, stored_bf16, True, train._make_trainer_class(), rt),
+                     train_feats, batch, tok, out, stored_bf16, True, train._make_trainer_class(), rt, compiled),
         ]
     shape = fit.model_shape("smollm2-135m-instruct")
     lora = shape.layers * 8 * ((576 + 576) + (576 + 192))
@@ -188,15 +193,16 @@ def main(argv=None) -> None:
               "speedup_vs_tuned": c["useful_tokens_per_s"] / b["useful_tokens_per_s"],
               "loss_gap_c_minus_b": c["eval_loss"] - b["eval_loss"], "loss_tolerance": args.loss_tolerance,
               "examples": len(train_feats), "mean_tokens": mean_len, "packed_rows": len(packed),
-              "packed_rows_per_step": packed_batch, "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
+              "packed_rows_per_step": packed_batch, "compiled_blocks": compiled, "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
               "cpu": rt.stamp()["cpu"], "stamp": rt.stamp()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str))
     print(f"CPU: {result['cpu']['model']}, flags {' '.join(result['cpu']['flags']) or 'none of ' + ' '.join(runtime.MATMUL_FLAGS)}"
-          f" -> precision {rt.precision}")
+          f" -> precision {rt.precision}, course path {'with compiled blocks' if compiled else 'eager'}")
     for p in paths:
         print(f"{p['path']:11s} {p['precision']}: {p['useful_tokens_per_s']:7.1f} useful tok/s, peak RSS "
-              f"{p['peak_rss_mib']:.0f} MiB, {p['peak_fraction']:.2f} of matmul peak, eval loss {p['eval_loss']:.4f}")
+              f"{p['peak_rss_mib']:.0f} MiB, {p['peak_fraction']:.2f} of matmul peak, eval loss {p['eval_loss']:.4f}, "
+              f"first step {p['first_step_seconds']:.1f} s")
     ok = abs(result["loss_gap_c_minus_b"]) <= args.loss_tolerance
     print(f"loss check (c vs b after the same examples): gap {result['loss_gap_c_minus_b']:+.4f} nats "
           f"({'ok' if ok else 'FAILED'})")

@@ -158,6 +158,33 @@ def frozen_weights_in_bf16(device: str, precision: str) -> bool:
     return device == "cpu" and precision == "bf16"
 
 
+
+# A C++ compiler that torch.compile's CPU backend (inductor) can call; without one it cannot build its kernels.
+CPP_COMPILERS = ("g++", "c++", "clang++")
+COMPILE_ENV = "COURSE_COMPILE"
+
+
+def compiled_training_pays(device: str, precision: str, flags: list[str] | None = None) -> bool:
+    """Whether the training steps run the decoder blocks through ``torch.compile`` (``train.compiled``).
+
+    On a CPU with AMX the bf16 matmuls are fast enough that most of an eager LoRA step is the rest: norms, rotary
+    embeddings, activations, dtype casts, each a separate pass over memory. Compiled (inductor), those fuse. Measured
+    on 2 cores of an Intel Xeon with AMX-BF16 (2026-12-07, benchmarks/README.md): 1.4-1.5x the useful tokens/s of
+    the eager step, for a compile of ~40 s the first time on a machine and ~7 s once inductor's on-disk cache holds
+    the blocks' kernels (``train.run`` compiles only runs long enough to repay it). Off elsewhere until measured
+    there: AVX512-BF16 without AMX and fp32 CPUs (whose steps are dominated by slower matmuls), GPUs. Needs a C++
+    compiler (inductor builds its CPU kernels with one); ``COURSE_COMPILE=0``/``1`` overrides the choice.
+    ``flags``: the CPU's ``MATMUL_FLAGS`` (default: read from this machine).
+    """
+    import shutil
+
+    forced = os.environ.get(COMPILE_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1" and device == "cpu" and any(shutil.which(c) for c in CPP_COMPILERS)
+    flags = cpu_features()["flags"] if flags is None else flags
+    return (device == "cpu" and precision == "bf16" and "amx_bf16" in flags
+            and any(shutil.which(c) for c in CPP_COMPILERS))
+
 # The instruction-set flags that decide the CPU's matmul path: fp32 only (AVX2), AVX-512, bf16 dot products
 # (AVX512-BF16) or bf16 matrix tiles (AMX, about three times AVX512-BF16's bf16 peak on 2 cores).
 MATMUL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")

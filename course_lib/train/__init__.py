@@ -37,6 +37,8 @@ One concern per module; every name is used as ``course_lib.train.<name>``, re-ex
 * ``weights``: the weight-change check, :func:`trainable_state`
 * ``frozen``: :class:`Bf16FrozenCopies`, the frozen weights in bf16 for each training step under bf16 autocast
   (bf16 CPUs)
+* ``compiled``: :class:`CompiledBlocks`, the decoder blocks through ``torch.compile`` in each training step
+  (CPUs with AMX), and :func:`decoder_blocks`
 * ``records``: :func:`read_records`, :func:`split_records`
 * ``compare``: :func:`method_table`, prompts and training runs in one table of costs and scores (03), and
   :func:`size_mb`
@@ -57,6 +59,7 @@ torch, transformers and peft are imported inside functions, so ``import course_l
 
 from .adapters import (folder_size_bytes, load_trained, lora_config, lora_config_kwargs, merge_adapter,
                        prepare_model, quiet_peft_warning, save_trained, top_layers)
+from .compiled import CompiledBlocks, decoder_blocks
 from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
                           latest_checkpoint)
 from .classifier import ClassifierResult, classifier_argument_kwargs, train_classifier
@@ -77,9 +80,10 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES",
-    "Bf16FrozenCopies", "ClassifierResult", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
+    "Bf16FrozenCopies", "ClassifierResult", "CompiledBlocks", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
     "TrainedModel", "TrainingFailed",
-    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "dpo_arguments",
+    "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "decoder_blocks",
+    "dpo_arguments",
     "find_saved_run", "folder_size_bytes", "labelled_positions_loss", "latest_checkpoint", "load_trained",
     "lora_config", "lora_config_kwargs", "merge_adapter", "method_table", "preference_dataset", "prepare_model",
     "quiet_peft_warning", "read_records", "reuse_or_train", "run_train", "save_trained", "size_mb", "split_records",

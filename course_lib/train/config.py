@@ -58,6 +58,10 @@ class TrainConfig:
         every step with those roundings instead of rounding them at every step (``train.frozen``; the same
         matmuls; between the steps and afterwards the model keeps its fp32 weights). ``None``: where
         ``runtime.frozen_weights_in_bf16`` says it pays (bf16 CPUs); ignored in fp32 and with several processes.
+        compile_blocks: run the decoder blocks through ``torch.compile`` in the training steps (``train.compiled``;
+        evaluation and the returned model stay eager). ``None``: where ``runtime.compiled_training_pays`` says the
+        machine gains (CPUs with AMX) and the run has at least ``COMPILE_MIN_STEPS`` steps to repay the compile;
+        ignored with several processes.
     """
 
     method: str = "lora"
@@ -91,6 +95,7 @@ class TrainConfig:
     live: str = "auto"
     eval_at_start: bool = True
     bf16_frozen_weights: bool | None = None
+    compile_blocks: bool | None = None
 
     def resolve(self, profile) -> "TrainConfig":
         """A copy with every ``None`` filled from ``profile`` (a :class:`course_lib.runtime.Profile`), validated."""

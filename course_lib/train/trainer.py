@@ -1,5 +1,6 @@
 """The course's ``Trainer``: token counting, a loud stop on a non-finite loss, the loss on labelled positions only,
-the frozen weights in bf16 for its steps where that pays (``train.frozen``).
+the frozen weights in bf16 and the decoder blocks compiled for its steps where that pays (``train.frozen``,
+``train.compiled``).
 
 Taught in notebook 03 (response-only loss, throughput, loud failures); benchmarks/train_throughput.py measures
 what the labelled-positions loss saves.
@@ -11,6 +12,7 @@ import contextlib
 
 from ..errors import CourseError
 from ..models import body_and_head
+from .compiled import CompiledBlocks
 from .frozen import Bf16FrozenCopies
 from .measure import Throughput
 
@@ -68,7 +70,10 @@ def _labelled_loss(trainer, parts, inputs, num_items_in_batch):
     # accelerate applies mixed-precision autocast by wrapping the *top* model's forward; calling the
     # decoder body directly skips that wrapper, so the same autocast is entered here.
     with trainer.accelerator.autocast():
-        hidden = body(**{k: v for k, v in inputs.items() if k != "labels"}).last_hidden_state
+        # use_cache=False: training needs no key/value cache (the models default to building one), and a compiled
+        # block (train.compiled) would be recompiled for every new cache object.
+        body_inputs = {k: v for k, v in inputs.items() if k != "labels"}
+        hidden = body(**body_inputs, use_cache=False).last_hidden_state
         summed, count = labelled_positions_loss(hidden, head, inputs["labels"])
     # The same reduction as the model's own loss: over the whole accumulated batch when the Trainer
     # passes its token count (gradient accumulation), else the mean over this batch.
@@ -104,14 +109,20 @@ def _make_trainer_class():
         # The frozen weights' bf16 roundings (train.frozen), swapped in for each training and evaluation step, which
         # run under bf16 autocast; callbacks and checkpoints between the steps see the fp32 weights. None: off.
         frozen_bf16: Bf16FrozenCopies | None = None
+        # The decoder blocks compiled for the training steps (train.compiled); evaluation stays eager. None: off.
+        compiled_blocks: CompiledBlocks | None = None
 
         def _frozen_weights(self):
             return self.frozen_bf16.swapped_in() if self.frozen_bf16 is not None else contextlib.nullcontext()
 
+        def _compiled(self):
+            return self.compiled_blocks.active() if self.compiled_blocks is not None else contextlib.nullcontext()
+
         def training_step(self, model, inputs, num_items_in_batch=None):
             if self.throughput is not None:
                 self.throughput.add_batch(inputs)
-            with self._frozen_weights():  # forward and backward: the backward pass uses the weights it saw
+            # forward and backward: the backward pass uses the weights (and the compiled graph) the forward saw
+            with self._frozen_weights(), self._compiled():
                 loss = super().training_step(model, inputs, num_items_in_batch)
             _raise_if_not_finite(loss, self.state.global_step + 1)
             return loss
