@@ -13,11 +13,15 @@ course_lib.formatting), LoRA r=8 on q_proj/v_proj, batch 8, sequences <= 128 tok
               swapped in for each step where the runtime does so (runtime.frozen_weights_in_bf16: bf16 CPUs; under
               autocast the matmuls see the same bf16 values, without the per-step weight casts), trained by the
               course's Trainer subclass, whose loss sends only the labelled (response) positions through the
-              49k-vocabulary output head (train.labelled_positions_loss). ``--course-batching packed`` tries
+              49k-vocabulary output head (train.labelled_positions_loss), and on CPUs with AMX its decoder blocks
+              compiled for the steps (runtime.compiled_training_pays, train.CompiledBlocks: what course_lib.train
+              does for runs of COMPILE_MIN_STEPS or more; the compile falls in the untimed first step, reported as
+              first_step_seconds). ``--course-batching packed`` tries
               leak-free packed rows instead (formatting.pack_examples + PackedCollator, rows per step chosen so a
               step holds about as many tokens as a step of (b)), with the same weights.
 
-Reported per path: useful (non-pad) tokens/s over the timed steps (the first step is a warm-up, not timed), peak
+Reported per path: useful (non-pad) tokens/s over the timed steps (the first step is a warm-up, not timed, its
+seconds reported apart), peak
 RSS, achieved useful FLOP/s (per useful token: the body's matmuls and attention; per labelled token: the output
 head) as a fraction of a square-matmul peak
 measured in the same run in that path's precision, and the eval loss on held-out examples after training.
@@ -193,7 +197,8 @@ def main(argv=None) -> None:
               "speedup_vs_tuned": c["useful_tokens_per_s"] / b["useful_tokens_per_s"],
               "loss_gap_c_minus_b": c["eval_loss"] - b["eval_loss"], "loss_tolerance": args.loss_tolerance,
               "examples": len(train_feats), "mean_tokens": mean_len, "packed_rows": len(packed),
-              "packed_rows_per_step": packed_batch, "compiled_blocks": compiled, "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
+              "packed_rows_per_step": packed_batch, "compiled_blocks": compiled,
+              "course_batching": args.course_batching, "quick": args.quick, "threads": torch.get_num_threads(),
               "cpu": rt.stamp()["cpu"], "stamp": rt.stamp()}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str))

@@ -51,6 +51,39 @@ def _outputs_in_tmp(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_llama():
+    """``make(vocab_size, layers=2)``: a small seeded Llama whose head is tied to its embedding (as SmolLM2's is),
+    for tests that train through ``train.train`` in seconds."""
+
+    def make(vocab_size: int, layers: int = 2):
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        torch.manual_seed(0)
+        return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
+                                            num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
+                                            tie_word_embeddings=True))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def short_run_config():
+    """``make(**changes)``: the ``train.TrainConfig`` of a few-step test run on support pairs (batch 4, LoRA on every
+    block, no dropout, nothing saved, no display), with ``changes`` applied."""
+    from course_lib import train
+
+    def make(**changes):
+        settings = dict(max_steps=3, logging_steps=1, save_steps=100, eval_steps=100, live="off",
+                        system_prompt="You are the support assistant for Brightleaf Notes.", batch_size=4,
+                        lora_block_share=1.0, lora_dropout=0.0, learning_rate=1e-2, save_final=False,
+                        eval_at_start=False)
+        return train.TrainConfig(**{**settings, **changes})
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def shared_tmp(tmp_path_factory):
     """A folder every worker of this test session sees: pytest-xdist gives each worker a base folder of its own, all
     in one folder per session. For what one worker makes and the other reuses (test_distributed's runs, the

@@ -14,25 +14,13 @@ from course_lib.paths import data_path
 from course_lib.runtime.hardware import CPP_COMPILERS
 from course_lib.train.run import COMPILE_MIN_STEPS, _compiles_blocks, _planned_steps
 
-SYSTEM = "You are the support assistant for Brightleaf Notes."
 needs_compiler = pytest.mark.skipif(not any(shutil.which(c) for c in CPP_COMPILERS),
                                     reason="torch.compile's CPU backend needs a C++ compiler")
 
 
-def _tiny_llama(vocab_size: int, layers: int = 2):
-    """A small Llama (head tied to the embedding, as SmolLM2's), seeded."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=layers, num_attention_heads=2, num_key_value_heads=1,
-                                        tie_word_embeddings=True))
-
-
-def test_the_compiled_calls_are_in_place_only_inside_active():
+def test_the_compiled_calls_are_in_place_only_inside_active(tiny_llama):
     config = train.TrainConfig(lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_block_share=1.0)
-    model = train.prepare_model(_tiny_llama(64, layers=3), config, seed=0)
+    model = train.prepare_model(tiny_llama(64, layers=3), config, seed=0)
     blocks = train.CompiledBlocks(model)
     layers = model.get_base_model().model.layers
     assert len(blocks) == 3 and train.decoder_blocks(model) == list(layers)
@@ -91,7 +79,8 @@ def test_only_runs_long_enough_to_repay_the_compile_use_it(monkeypatch, smoke_ru
 
 @needs_compiler
 @pytest.mark.slow
-def test_a_compiled_run_trains_as_the_eager_one_and_returns_eager_blocks(smol, smoke_runtime, tmp_path):
+def test_a_compiled_run_trains_as_the_eager_one_and_returns_eager_blocks(smol, smoke_runtime, tmp_path, tiny_llama,
+                                                                          short_run_config):
     """Two short runs of ``train.train`` under bf16 autocast with the frozen weights in bf16, as on an AMX CPU: with
     compiled blocks the training steps run compiled code, evaluation runs the eager blocks, the losses agree, and
     the returned model's blocks are eager."""
@@ -103,11 +92,8 @@ def test_a_compiled_run_trains_as_the_eager_one_and_returns_eager_blocks(smol, s
     bf16 = dataclasses.replace(smoke_runtime, precision="bf16")
     runs = {}
     for compiled in (False, True):
-        model = _tiny_llama(len(tokenizer))
-        config = train.TrainConfig(max_steps=3, logging_steps=1, save_steps=100, eval_steps=100, live="off",
-                                   system_prompt=SYSTEM, batch_size=4, lora_block_share=1.0, lora_dropout=0.0,
-                                   learning_rate=1e-2, save_final=False, eval_at_start=False,
-                                   bf16_frozen_weights=True, compile_blocks=compiled)
+        model = tiny_llama(len(tokenizer))
+        config = short_run_config(bf16_frozen_weights=True, compile_blocks=compiled)
         seen = set()  # whether the first block ran as compiled code, per forward pass
 
         def record(module, args):
@@ -122,3 +108,27 @@ def test_a_compiled_run_trains_as_the_eager_one_and_returns_eager_blocks(smol, s
     assert len(runs[True]) == 4
     # Fused kernels round in another order than the eager ops: close, not equal.
     assert runs[True] == pytest.approx(runs[False], rel=2e-2)
+
+
+def test_a_failed_compile_leaves_the_run_to_eager_blocks(smol, smoke_runtime, tmp_path, monkeypatch, capsys,
+                                                         tiny_llama, short_run_config):
+    """No working C++ compiler (or an operation inductor does not know): one line says so, the run trains on."""
+    import torch
+    import torch._dynamo.exc
+
+    def compile_that_fails(function, **options):
+        def call(*args, **kwargs):
+            raise torch._dynamo.exc.TorchDynamoException("C++ compile error: g++ not found")
+        return call
+
+    monkeypatch.setattr(torch, "compile", compile_that_fails)
+    _, tokenizer = smol
+    lines = data_path("support", "support_clean.jsonl").read_text(encoding="utf-8").splitlines()[:8]
+    records = [json.loads(line) for line in lines]
+    config = short_run_config(max_steps=2, compile_blocks=True)
+    result = train.train(records, records[:4], config=config, runtime=smoke_runtime, output_dir=tmp_path,
+                         model=tiny_llama(len(tokenizer)), tokenizer=tokenizer)
+    assert result.metrics["steps"] == 2
+    out = capsys.readouterr().out
+    assert out.count("Compiling the decoder blocks failed (C++ compile error: g++ not found)") == 1
+    assert "COURSE_COMPILE=0" in out

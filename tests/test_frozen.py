@@ -12,34 +12,21 @@ from course_lib import runtime, train
 from course_lib.paths import data_path
 from course_lib.train.run import _bf16_frozen_weights
 
-SYSTEM = "You are the support assistant for Brightleaf Notes."
-
-
-def _tiny_tied_llama(vocab_size: int):
-    """A two-block Llama whose head is tied to its embedding (as SmolLM2's is), seeded."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-                                        tie_word_embeddings=True))
-
-
-def _tiny_tied_lora(vocab_size: int):
-    """:func:`_tiny_tied_llama` with LoRA on every linear layer."""
+@pytest.fixture()
+def tiny_tied_lora(tiny_llama):
+    """The conftest's tiny Llama (64 tokens) with LoRA on every linear layer."""
     config = train.TrainConfig(lora_r=4, lora_alpha=8, lora_dropout=0.0, lora_block_share=1.0)
-    return train.prepare_model(_tiny_tied_llama(vocab_size), config, seed=0)
+    return train.prepare_model(tiny_llama(64), config, seed=0)
 
 
 def _state(model) -> dict:
     return {name: param.detach().clone() for name, param in model.named_parameters()}
 
 
-def test_frozen_linears_are_bf16_inside_and_the_fp32_model_is_back_after():
+def test_frozen_linears_are_bf16_inside_and_the_fp32_model_is_back_after(tiny_tied_lora):
     import torch
 
-    model = _tiny_tied_lora(64)
+    model = tiny_tied_lora
     base = model.get_base_model()
     before = _state(model)
     copies = train.Bf16FrozenCopies(model)
@@ -56,10 +43,10 @@ def test_frozen_linears_are_bf16_inside_and_the_fp32_model_is_back_after():
     assert all(after[n].dtype == before[n].dtype and torch.equal(after[n], before[n]) for n in before)
 
 
-def test_an_error_inside_still_gives_the_fp32_weights_back():
+def test_an_error_inside_still_gives_the_fp32_weights_back(tiny_tied_lora):
     import torch
 
-    model = _tiny_tied_lora(64)
+    model = tiny_tied_lora
     copies = train.Bf16FrozenCopies(model)
     with pytest.raises(RuntimeError, match="stop"), copies.swapped_in():
         raise RuntimeError("stop")
@@ -69,11 +56,11 @@ def test_an_error_inside_still_gives_the_fp32_weights_back():
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
-def test_same_loss_and_adapter_gradients_as_rounding_at_every_step():
+def test_same_loss_and_adapter_gradients_as_rounding_at_every_step(tiny_tied_lora):
     """Under bf16 autocast a matmul rounds its fp32 weight to bf16 anyway: storing the rounding changes nothing."""
     import torch
 
-    model = _tiny_tied_lora(64)
+    model = tiny_tied_lora
     for name, param in model.named_parameters():
         if "lora_B" in name:  # B = 0 at the start would leave every A gradient zero
             param.data.normal_(0.0, 0.05)
@@ -111,7 +98,8 @@ def test_train_stores_them_in_bf16_only_under_bf16_autocast_in_one_process(smoke
     assert not _bf16_frozen_weights(train.TrainConfig(bf16_frozen_weights=True), bf16_cpu, Trainer())
 
 
-def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_runtime, tmp_path):
+def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_runtime, tmp_path, tiny_llama,
+                                                                     short_run_config):
     """Two short runs of ``train.train`` under bf16 autocast, the frozen weights stored in bf16 or rounded at every
     step: the same losses, a callback between the steps computes in fp32, and the returned model holds fp32 weights
     with its head tied again."""
@@ -138,11 +126,8 @@ def test_a_bf16_run_trains_the_same_and_returns_the_fp32_tied_model(smol, smoke_
     runs = {}
     for stored in (False, True):
 
-        model = _tiny_tied_llama(len(tokenizer))
-        config = train.TrainConfig(max_steps=3, logging_steps=1, save_steps=100, eval_steps=100, live="off",
-                                   system_prompt=SYSTEM, batch_size=4, lora_block_share=1.0, lora_dropout=0.0,
-                                   learning_rate=1e-2, save_final=False, eval_at_start=False,
-                                   bf16_frozen_weights=stored)
+        model = tiny_llama(len(tokenizer))
+        config = short_run_config(bf16_frozen_weights=stored)
         seen = set()  # the dtype of a frozen weight in the Trainer's own forward passes
 
         def record(module, args):

@@ -88,6 +88,14 @@ def test_decoders_use_eager_attention_on_the_cpu_and_sdpa_on_a_gpu():
     assert rt.attention == runtime.attention_implementation(rt.device) and rt.stamp()["attention"] == rt.attention
 
 
+def test_the_stamp_says_whether_long_training_runs_compile_their_blocks(monkeypatch):
+    rt = runtime.setup("smoke", seed=0, quiet=True)
+    monkeypatch.setenv(runtime.COMPILE_ENV, "0")
+    assert rt.stamp()["compiled_blocks"] is False
+    monkeypatch.delenv(runtime.COMPILE_ENV)
+    assert rt.stamp()["compiled_blocks"] is runtime.compiled_training_pays(rt.device, rt.precision)
+
+
 def test_a_cpu_without_bf16_is_told_its_training_runs_slower(monkeypatch):
     monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
     cpu = runtime.get_profile("cpu")

@@ -35,6 +35,7 @@ from .stamp import git_commit, package_versions
 __all__ = [
     "COMPILE_ENV", "DEFAULT_DECODER", "MATMUL_FLAGS", "PRECISION_ENV", "PROFILES", "PROFILE_ENV",
     "Profile", "Runtime",
-    "attention_implementation", "auto_profile_name", "bf16_matmul_is_faster", "choose_precision", "compiled_training_pays", "cpu_features", "cpu_supports_bf16", "cuda_capability",
+    "attention_implementation", "auto_profile_name", "bf16_matmul_is_faster", "choose_precision",
+    "compiled_training_pays", "cpu_features", "cpu_supports_bf16", "cuda_capability",
     "default_threads", "frozen_weights_in_bf16", "get_profile", "git_commit", "package_versions", "resolve_profile", "seed_everything", "setup",
 ]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import RunDir
-from .hardware import (PRECISION_ENV, _cpu_name, attention_implementation, choose_precision, cpu_features,
-                       cuda_capability, default_threads)
+from .hardware import (PRECISION_ENV, _cpu_name, attention_implementation, choose_precision, compiled_training_pays,
+                       cpu_features, cuda_capability, default_threads)
 from .profiles import Profile, get_profile, resolve_profile
 from .seeds import seed_everything
 from .stamp import git_commit, package_versions
@@ -84,6 +84,8 @@ class Runtime:
             "device": self.device,
             "precision": self.precision,
             "attention": self.attention,
+            # whether training runs of train.COMPILE_MIN_STEPS or more compile their decoder blocks on this machine
+            "compiled_blocks": compiled_training_pays(self.device, self.precision),
             "seed": self.seed,
             "threads": self.threads,
             "hardware": self.hardware,

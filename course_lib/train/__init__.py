@@ -59,11 +59,11 @@ torch, transformers and peft are imported inside functions, so ``import course_l
 
 from .adapters import (folder_size_bytes, load_trained, lora_config, lora_config_kwargs, merge_adapter,
                        prepare_model, quiet_peft_warning, save_trained, top_layers)
-from .compiled import CompiledBlocks, decoder_blocks
 from .checkpoints import (CHECKPOINT_DIR, COMPLETE_MARKER, checkpoint_step, complete_checkpoints,
                           latest_checkpoint)
 from .classifier import ClassifierResult, classifier_argument_kwargs, train_classifier
 from .compare import method_table, size_mb
+from .compiled import CompiledBlocks, decoder_blocks
 from .config import (DEFAULT_TARGET_MODULES, TrainConfig, choose_optimizer, training_argument_kwargs,
                      training_arguments)
 from .dpo import DPOResult, DPOTrainConfig, dpo_arguments, preference_dataset, train_dpo
@@ -80,7 +80,8 @@ from .weights import _changed_tensors, _snapshot, trainable_state
 
 __all__ = [
     "CHECKPOINT_DIR", "COMPLETE_MARKER", "DEFAULT_TARGET_MODULES",
-    "Bf16FrozenCopies", "ClassifierResult", "CompiledBlocks", "DPOResult", "DPOTrainConfig", "PeakMemory", "Throughput", "TrainConfig", "TrainResult",
+    "Bf16FrozenCopies", "ClassifierResult", "CompiledBlocks", "DPOResult", "DPOTrainConfig", "PeakMemory",
+    "Throughput", "TrainConfig", "TrainResult",
     "TrainedModel", "TrainingFailed",
     "checkpoint_step", "choose_optimizer", "classifier_argument_kwargs", "complete_checkpoints", "decoder_blocks",
     "dpo_arguments",

@@ -82,6 +82,13 @@ def _labelled_loss(trainer, parts, inputs, num_items_in_batch):
     return summed / count.clamp(min=1)
 
 
+def _is_compile_error(error) -> bool:
+    """Whether ``error`` comes from ``torch.compile`` (tracing or the inductor backend), not from the step itself."""
+    import torch._dynamo.exc
+
+    return isinstance(error, torch._dynamo.exc.TorchDynamoException)
+
+
 def _loss_only_prediction(trainer, model, inputs):
     """``prediction_step``'s ``(loss, None, None)`` with the loss from ``trainer.compute_loss``, without gradients."""
     import torch
@@ -121,11 +128,27 @@ def _make_trainer_class():
         def training_step(self, model, inputs, num_items_in_batch=None):
             if self.throughput is not None:
                 self.throughput.add_batch(inputs)
-            # forward and backward: the backward pass uses the weights (and the compiled graph) the forward saw
-            with self._frozen_weights(), self._compiled():
-                loss = super().training_step(model, inputs, num_items_in_batch)
+            try:  # forward and backward: the backward pass uses the weights (and the compiled graph) the forward saw
+                with self._frozen_weights(), self._compiled():
+                    loss = super().training_step(model, inputs, num_items_in_batch)
+            except Exception as error:  # only a failed compile is answered here; anything else goes on up
+                if self.compiled_blocks is None or not _is_compile_error(error):
+                    raise
+                loss = self._eager_step_after(error, model, inputs, num_items_in_batch)
             _raise_if_not_finite(loss, self.state.global_step + 1)
             return loss
+
+        def _eager_step_after(self, error, model, inputs, num_items_in_batch):
+            """The step again with eager blocks, for the rest of the run, after compiling them failed (no C++
+            compiler that works, an operation the compiler does not know). Compiling happens in the first step,
+            before any gradient is kept, so the failed attempt's partial gradients are dropped."""
+            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            print(f"Compiling the decoder blocks failed ({reason}); training goes on with eager blocks "
+                  "(set COURSE_COMPILE=0 to skip the attempt).")
+            self.compiled_blocks = None
+            model.zero_grad(set_to_none=True)
+            with self._frozen_weights():
+                return super().training_step(model, inputs, num_items_in_batch)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             parts = None if return_outputs else _causal_lm_parts(model, inputs, self)
