@@ -72,8 +72,8 @@ def _labelled_loss(trainer, parts, inputs, num_items_in_batch):
     with trainer.accelerator.autocast():
         # use_cache=False: training needs no key/value cache (the models default to building one), and a compiled
         # block (train.compiled) would be recompiled for every new cache object.
-        body_inputs = {k: v for k, v in inputs.items() if k != "labels"}
-        hidden = body(**body_inputs, use_cache=False).last_hidden_state
+        body_inputs = {**{k: v for k, v in inputs.items() if k != "labels"}, "use_cache": False}
+        hidden = body(**body_inputs).last_hidden_state
         summed, count = labelled_positions_loss(hidden, head, inputs["labels"])
     # The same reduction as the model's own loss: over the whole accumulated batch when the Trainer
     # passes its token count (gradient accumulation), else the mean over this batch.
