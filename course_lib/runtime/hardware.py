@@ -169,8 +169,8 @@ def compiled_training_pays(device: str, precision: str, flags: list[str] | None 
 
     On a CPU with AMX the bf16 matmuls are fast enough that most of an eager LoRA step is the rest: norms, rotary
     embeddings, activations, dtype casts, each a separate pass over memory. Compiled (inductor), those fuse. Measured
-    on 2 cores of an Intel Xeon with AMX-BF16 (2026-12-07, benchmarks/README.md): 1.4-1.5x the useful tokens/s of
-    the eager step, for a compile of ~40 s the first time on a machine and ~7 s once inductor's on-disk cache holds
+    on 2 cores of an Intel Xeon with AMX-BF16 (2026-12-07, benchmarks/README.md): 1.3-1.4x the useful tokens/s of
+    the eager step, for a compile of 40-60 s the first time on a machine and ~7 s once inductor's on-disk cache holds
     the blocks' kernels (``train.run`` compiles only runs long enough to repay it). Off elsewhere until measured
     there: AVX512-BF16 without AMX and fp32 CPUs (whose steps are dominated by slower matmuls), GPUs. Needs a C++
     compiler (inductor builds its CPU kernels with one); ``COURSE_COMPILE=0``/``1`` overrides the choice.
@@ -178,12 +178,14 @@ def compiled_training_pays(device: str, precision: str, flags: list[str] | None 
     """
     import shutil
 
+    if device != "cpu" or not any(shutil.which(compiler) for compiler in CPP_COMPILERS):
+        return False
     forced = os.environ.get(COMPILE_ENV, "").strip()
     if forced in ("0", "1"):
-        return forced == "1" and device == "cpu" and any(shutil.which(c) for c in CPP_COMPILERS)
+        return forced == "1"
     flags = cpu_features()["flags"] if flags is None else flags
-    return (device == "cpu" and precision == "bf16" and "amx_bf16" in flags
-            and any(shutil.which(c) for c in CPP_COMPILERS))
+    return precision == "bf16" and "amx_bf16" in flags
+
 
 # The instruction-set flags that decide the CPU's matmul path: fp32 only (AVX2), AVX-512, bf16 dot products
 # (AVX512-BF16) or bf16 matrix tiles (AMX, about three times AVX512-BF16's bf16 peak on 2 cores).

@@ -189,7 +189,7 @@ def _bf16_frozen_weights(cfg, rt, trainer) -> bool:
 
 
 # Steps a run needs before compiling its blocks pays: a compile costs ~7 s once inductor's on-disk cache holds the
-# kernels (~40 s the first time on a machine) and saves ~0.3 s a step of 8 rows (2-core AMX Xeon, 2026-12-07).
+# kernels (40-60 s the first time on a machine) and saves ~0.3 s a step of 8 rows (2-core AMX Xeon, 2026-12-07).
 COMPILE_MIN_STEPS = 50
 
 
