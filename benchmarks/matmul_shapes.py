@@ -5,8 +5,11 @@
 A LoRA step of batch 8 x ~80 tokens multiplies ~640 token rows by each weight. On a CPU with AMX how fast such a
 matmul runs depends strongly on that row count: this script times every weight shape of a SmolLM2 block (forward
 ``x @ W.T`` and the input gradient ``dy @ W``) at 640, 1280 and 2560 rows, next to the 1024 x 1024 square matmul of
-``fit.measure_matmul_peak`` (benchmarks/train_throughput.py's peak) and a 2048 square one. Best of 20 runs after 3
-warm-ups, the machine's default threads; the CPU model and flags are recorded with the numbers.
+``fit.measure_matmul_peak`` (benchmarks/train_throughput.py's peak) and a 2048 square one. Each product is also timed
+with its weight packed once into oneDNN's blocked layout (``torch.ops.mkldnn._reorder_linear_weight``, then
+``_linear_pointwise``: what inductor does for frozen inference weights) instead of being reordered inside every call,
+to see how much of a small product that reorder costs. Best of 20 runs after 3 warm-ups, the machine's default
+threads; the CPU model and flags are recorded with the numbers.
 """
 
 from __future__ import annotations
@@ -43,6 +46,23 @@ def tflops(rows: int, inner: int, cols: int, transposed: bool, repeats: int = 20
     return 2 * rows * inner * cols / best / 1e12
 
 
+def packed_tflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
+    """Best TFLOP/s of the same product with the right operand packed once, before the timing, into oneDNN's
+    blocked layout for ``rows``-row inputs."""
+    import torch
+
+    left = torch.randn(rows, inner).bfloat16()
+    weight = torch.randn(cols, inner).bfloat16()  # nn.Linear's (out x in) layout
+    packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
+    best = float("inf")
+    for attempt in range(repeats + 3):
+        start = time.perf_counter()
+        torch.ops.mkldnn._linear_pointwise(left, packed, None, "none", [], "")
+        if attempt >= 3:
+            best = min(best, time.perf_counter() - start)
+    return 2 * rows * inner * cols / best / 1e12
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/matmul_shapes.json")
@@ -54,9 +74,12 @@ def main() -> int:
         for rows in ROWS:
             forward = tflops(rows, inputs, outputs, transposed=True)  # x @ W.T
             backward = tflops(rows, outputs, inputs, transposed=False)  # dy @ W: the input's gradient
+            packed = (packed_tflops(rows, inputs, outputs), packed_tflops(rows, outputs, inputs))
             rows_out.append({"layer": name, "rows": rows, "forward_tflops": round(forward, 2),
-                             "input_gradient_tflops": round(backward, 2)})
-            print(f"{name:20s} {rows:5d} rows: forward {forward:.2f}, input gradient {backward:.2f} TFLOP/s")
+                             "input_gradient_tflops": round(backward, 2), "packed_forward_tflops": round(packed[0], 2),
+                             "packed_input_gradient_tflops": round(packed[1], 2)})
+            print(f"{name:20s} {rows:5d} rows: forward {forward:.2f} (packed {packed[0]:.2f}), input gradient "
+                  f"{backward:.2f} (packed {packed[1]:.2f}) TFLOP/s")
     squares = {size: round(tflops(size, size, size, transposed=False), 2) for size in (1024, 2048)}
     print(f"square 1024: {squares[1024]:.2f} TFLOP/s (the throughput benchmark's peak), 2048: {squares[2048]:.2f}")
     write_result(args.out, {"date": time.strftime("%Y-%m-%d"), "cpu": cpu_facts(), "threads": torch.get_num_threads(),

@@ -38,7 +38,7 @@ def test_the_machines_that_compile(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/g++")
     amx = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
     assert runtime.compiled_training_pays("cpu", "bf16", amx)
-    assert not runtime.compiled_training_pays("cpu", "bf16", amx[:3])  # AVX512-BF16 without AMX: not measured
+    assert not runtime.compiled_training_pays("cpu", "bf16", amx[:3])  # AVX512-BF16 without AMX: measured, did not pay
     assert not runtime.compiled_training_pays("cpu", "fp32", ["avx2"])
     assert not runtime.compiled_training_pays("cuda", "bf16", [])
     monkeypatch.setenv(runtime.COMPILE_ENV, "1")
@@ -103,6 +103,7 @@ def test_a_compiled_run_trains_as_the_eager_one_and_returns_eager_blocks(smol, s
         result = train.train(records, records[:4], config=config, runtime=bf16, output_dir=tmp_path / str(compiled),
                              model=model, tokenizer=tokenizer)
         assert seen == ({True, False} if compiled else {False})  # compiled training steps, eager evaluation
+        assert result.metrics["compiled_blocks"] is compiled
         runs[compiled] = [e["loss"] for e in result.log_history if "loss" in e] + [result.metrics["eval_loss"]]
         assert all(layer._compiled_call_impl is None for layer in result.model.get_base_model().model.layers)
     assert len(runs[True]) == 4
@@ -129,6 +130,7 @@ def test_a_failed_compile_leaves_the_run_to_eager_blocks(smol, smoke_runtime, tm
     result = train.train(records, records[:4], config=config, runtime=smoke_runtime, output_dir=tmp_path,
                          model=tiny_llama(len(tokenizer)), tokenizer=tokenizer)
     assert result.metrics["steps"] == 2
+    assert result.metrics["compiled_blocks"] is False  # the run says its steps ended eager
     out = capsys.readouterr().out
     assert out.count("Compiling the decoder blocks failed (C++ compile error: g++ not found)") == 1
     assert "COURSE_COMPILE=0" in out

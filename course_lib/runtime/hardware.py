@@ -171,9 +171,11 @@ def compiled_training_pays(device: str, precision: str, flags: list[str] | None 
     embeddings, activations, dtype casts, each a separate pass over memory. Compiled (inductor), those fuse. Measured
     on 2 cores of an Intel Xeon with AMX-BF16 (2026-12-07, benchmarks/README.md): 1.3-1.4x the useful tokens/s of
     the eager step, for a compile of 40-60 s the first time on a machine and ~7 s once inductor's on-disk cache holds
-    the blocks' kernels (``train.run`` compiles only runs long enough to repay it). Off elsewhere until measured
-    there: AVX512-BF16 without AMX and fp32 CPUs (whose steps are dominated by slower matmuls), GPUs. Needs a C++
-    compiler (inductor builds its CPU kernels with one); ``COURSE_COMPILE=0``/``1`` overrides the choice.
+    the blocks' kernels (``train.run`` compiles only runs long enough to repay it). Off with AVX512-BF16 but no
+    AMX: there the bf16 matmuls are a third as fast and most of the step, and compiling measured 1.14x on a
+    150-step run with a warm cache, but a whole ``make course`` from a cold one ran no faster than eager blocks
+    (2-core EPYC, 2026-12-07, benchmarks/README.md). Off on fp32 CPUs (slower matmuls still; not measured) and on
+    GPUs. Needs a C++ compiler (inductor builds its CPU kernels with one); ``COURSE_COMPILE=0``/``1`` overrides.
     ``flags``: the CPU's ``MATMUL_FLAGS`` (default: read from this machine).
     """
     import shutil
