@@ -30,23 +30,29 @@ SHAPES = [("q_proj / o_proj", 576, 576), ("k_proj / v_proj", 576, 192), ("gate_p
 ROWS = (640, 1280, 2560)
 
 
-def tflops(rows: int, inner: int, cols: int, transposed: bool, repeats: int = 20) -> float:
+def best_seconds(product, repeats: int = 20, warmups: int = 3) -> float:
+    """The fastest of ``repeats`` calls of ``product()``, after ``warmups`` untimed ones."""
+    for _ in range(warmups):
+        product()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def tflops(rows: int, inner: int, cols: int, transposed: bool) -> float:
     """Best TFLOP/s of a (rows x inner) @ (inner x cols) bf16 matmul; ``transposed``: the right operand is stored as
     (cols x inner) and multiplied as its transpose, as ``nn.Linear`` stores its weight."""
     import torch
 
     left = torch.randn(rows, inner).bfloat16()
     right = torch.randn(cols, inner).bfloat16().t() if transposed else torch.randn(inner, cols).bfloat16()
-    best = float("inf")
-    for attempt in range(repeats + 3):
-        start = time.perf_counter()
-        left @ right
-        if attempt >= 3:
-            best = min(best, time.perf_counter() - start)
-    return 2 * rows * inner * cols / best / 1e12
+    return 2 * rows * inner * cols / best_seconds(lambda: left @ right) / 1e12
 
 
-def packed_tflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
+def packed_tflops(rows: int, inner: int, cols: int) -> float:
     """Best TFLOP/s of the same product with the right operand packed once, before the timing, into oneDNN's
     blocked layout for ``rows``-row inputs."""
     import torch
@@ -54,13 +60,8 @@ def packed_tflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
     left = torch.randn(rows, inner).bfloat16()
     weight = torch.randn(cols, inner).bfloat16()  # nn.Linear's (out x in) layout
     packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
-    best = float("inf")
-    for attempt in range(repeats + 3):
-        start = time.perf_counter()
-        torch.ops.mkldnn._linear_pointwise(left, packed, None, "none", [], "")
-        if attempt >= 3:
-            best = min(best, time.perf_counter() - start)
-    return 2 * rows * inner * cols / best / 1e12
+    seconds = best_seconds(lambda: torch.ops.mkldnn._linear_pointwise(left, packed, None, "none", [], ""))
+    return 2 * rows * inner * cols / seconds / 1e12
 
 
 def main() -> int:

@@ -158,7 +158,6 @@ def frozen_weights_in_bf16(device: str, precision: str) -> bool:
     return device == "cpu" and precision == "bf16"
 
 
-
 # A C++ compiler that torch.compile's CPU backend (inductor) can call; without one it cannot build its kernels.
 CPP_COMPILERS = ("g++", "c++", "clang++")
 COMPILE_ENV = "COURSE_COMPILE"
