@@ -9,9 +9,12 @@ the long 3-shot prompts. This script answers the same 60 questions (batch 32, 48
 with the plain question and once with notebook 03's 3-shot prompt, four ways:
 
 * ``fp32, each prompt read whole``: the shared head of the prompts (system prompt, the three solved examples)
-  computed again for every prompt, as the course did before 2026-12-04;
-* ``fp32``: what notebook 03 does: a head shared by every prompt (at least ``SHARED_PREFIX_MIN_TOKENS``) is read
-  once and its key/value cache copied into each batch (``generation._generated_rows``);
+  computed again for every prompt, attention computed eagerly, as the course did before 2026-12-04;
+* ``fp32, eager attention``: a head shared by every prompt (at least ``SHARED_PREFIX_MIN_TOKENS``) is read once
+  and its key/value cache copied into each batch (``generation._generated_rows``), attention computed eagerly (the
+  CPU's training kernel; the course generated so from 2026-12-04 to 2026-12-08);
+* ``fp32``: what the notebooks do: the shared head read once, and attention through SDPA while generating
+  (``generation.GENERATION_ATTENTION``);
 * ``bf16, weights cast``: under bf16 autocast, every weight rounded to bf16 at every forward pass (notebook 04);
 * ``bf16, weights stored``: under bf16 autocast, the linear weights stored as their bf16 rounding for the block
   (``train.Bf16FrozenCopies``, as LoRA's training steps do on bf16 CPUs).
@@ -48,28 +51,34 @@ def prompts() -> dict[str, list]:
 
 
 WHOLE = "fp32, each prompt read whole"
+EAGER = "fp32, eager attention"
 
 
 @contextlib.contextmanager
-def prompts_read_whole():
-    """A block in which no prompt head counts as shared: the course's generation before prefix caching."""
-    saved = generation.SHARED_PREFIX_MIN_TOKENS
-    generation.SHARED_PREFIX_MIN_TOKENS = 10**9
+def generation_settings(**values):
+    """A block with ``course_lib.generation``'s module settings (e.g. ``SHARED_PREFIX_MIN_TOKENS``) set to
+    ``values``, put back afterwards."""
+    saved = {name: getattr(generation, name) for name in values}
+    for name, value in values.items():
+        setattr(generation, name, value)
     try:
         yield
     finally:
-        generation.SHARED_PREFIX_MIN_TOKENS = saved
+        for name, value in saved.items():
+            setattr(generation, name, value)
 
 
 def precision_block(model, name: str):
-    """The context a variant generates in: nothing for fp32, whole prompts, bf16 autocast, or autocast with
-    bf16-stored weights."""
+    """The context a variant generates in: nothing for fp32, whole prompts, eager attention, bf16 autocast, or
+    autocast with bf16-stored weights."""
     import torch
 
     if name == "fp32":
         return contextlib.nullcontext()
-    if name == WHOLE:
-        return prompts_read_whole()
+    if name == WHOLE:  # no prompt head counts as shared, eager attention: the course before prefix caching
+        return generation_settings(SHARED_PREFIX_MIN_TOKENS=10**9, GENERATION_ATTENTION="eager")
+    if name == EAGER:
+        return generation_settings(GENERATION_ATTENTION="eager")
     stack = contextlib.ExitStack()
     stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
     if name == "bf16, weights stored":
@@ -98,7 +107,8 @@ def main() -> int:
     model, tokenizer = models.load_causal_lm(rt.profile.decoder, runtime=rt, verbose=False)
     for param in model.parameters():
         param.requires_grad_(False)  # inference: every weight is frozen, so every linear weight may be stored
-    variants = [WHOLE, "fp32"] + (["bf16, weights cast", "bf16, weights stored"] if rt.precision == "bf16" else [])
+    bf16_variants = ["bf16, weights cast", "bf16, weights stored"] if rt.precision == "bf16" else []
+    variants = [WHOLE, EAGER, "fp32"] + bf16_variants
     rows = []
     for prompt_kind, items in prompts().items():
         reference = None

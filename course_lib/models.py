@@ -234,6 +234,30 @@ def evaluating(model, tokenizer=None, padding_side: str | None = None):
         model.train(was_training)
 
 
+def attention_in_use(model) -> str | None:
+    """The attention kernel ``model`` (plain or PEFT-wrapped) computes with now: ``"eager"``, ``"sdpa"``, ...; None
+    for a model without a transformers config."""
+    return getattr(getattr(model, "config", None), "_attn_implementation", None)
+
+
+@contextlib.contextmanager
+def attention_kernel(model, implementation: str):
+    """Run a block with ``model``'s attention computed by ``implementation`` (``"sdpa"``, ``"eager"``), then put
+    back the kernel it had, even after an error. The weights are untouched: only the function each attention layer
+    calls changes (transformers' ``set_attn_implementation``). Nothing changes for a model that already uses that
+    kernel or cannot switch (no ``set_attn_implementation``, or an architecture without SDPA support)."""
+    before = attention_in_use(model)
+    supported = implementation != "sdpa" or getattr(model, "_supports_sdpa", False)
+    if before in (None, implementation) or not supported or not hasattr(model, "set_attn_implementation"):
+        yield model
+        return
+    model.set_attn_implementation(implementation)
+    try:
+        yield model
+    finally:
+        model.set_attn_implementation(before)
+
+
 @contextlib.contextmanager
 def quiet_transformers_progress():
     """Hide transformers' own progress bars ("Loading weights", "Writing model shards") inside the block.

@@ -216,6 +216,41 @@ def test_a_shared_few_shot_prefix_is_read_once_and_changes_no_answer(smol, monke
     assert ev.generate_answers(model, tokenizer, [], progress=False) == []  # no prompt, no answer (and no error)
 
 
+def test_generation_attends_with_sdpa_changes_no_answer_and_gives_the_training_kernel_back(smol, monkeypatch):
+    from course_lib import formatting, generation, models
+
+    model, tokenizer = smol
+    assert models.attention_in_use(model) == "eager"  # the CPU's training kernel (runtime.attention_implementation)
+    seen = []
+    original = model.generate
+
+    def spying_generate(*args, **kwargs):
+        seen.append(models.attention_in_use(model))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", spying_generate)
+    shots = [{"instruction": f"How do I rename tag {i}?", "output": f"Open tag {i}, then Rename."} for i in range(5)]
+    prompts = [formatting.few_shot_messages({"instruction": q}, shots, "You answer briefly.")
+               for q in ("How do I share a notebook?", "Can I undo a delete?", "Where are my settings?")]
+    sdpa = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=12, batch_size=2, progress=False)
+    assert seen == ["sdpa", "sdpa"] and models.attention_in_use(model) == "eager"
+    monkeypatch.setattr(generation, "GENERATION_ATTENTION", "eager")
+    eager = ev.generate_answers(model, tokenizer, prompts, max_new_tokens=12, batch_size=2, progress=False)
+    assert seen[2:] == ["eager", "eager"] and eager == sdpa  # same greedy answers, only faster
+
+
+def test_attention_kernel_is_put_back_after_an_error(smol):
+    from course_lib import models
+
+    model, _ = smol
+    with pytest.raises(RuntimeError), models.attention_kernel(model, "sdpa"):
+        assert models.attention_in_use(model) == "sdpa"
+        raise RuntimeError("a failed generation")
+    assert models.attention_in_use(model) == "eager"
+    with models.attention_kernel(object(), "sdpa") as plain:  # no transformers config: nothing to switch
+        assert models.attention_in_use(plain) is None
+
+
 def test_shared_prefix_leaves_every_row_a_token_and_pads_between_prefix_and_suffix():
     from course_lib import generation
 
