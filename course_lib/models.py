@@ -245,10 +245,12 @@ def attention_kernel(model, implementation: str):
     """Run a block with ``model``'s attention computed by ``implementation`` (``"sdpa"``, ``"eager"``), then put
     back the kernel it had, even after an error. The weights are untouched: only the function each attention layer
     calls changes (transformers' ``set_attn_implementation``). Nothing changes for a model that already uses that
-    kernel or cannot switch (no ``set_attn_implementation``, or an architecture without SDPA support)."""
+    kernel or cannot switch: no ``set_attn_implementation``, or SDPA asked of an architecture without it or with
+    soft-capped attention scores (Gemma 2: SDPA has no soft cap, so the scores would change)."""
     before = attention_in_use(model)
-    supported = implementation != "sdpa" or getattr(model, "_supports_sdpa", False)
-    if before in (None, implementation) or not supported or not hasattr(model, "set_attn_implementation"):
+    soft_capped = getattr(getattr(model, "config", None), "attn_logit_softcapping", None) is not None
+    unsupported = implementation == "sdpa" and (soft_capped or not getattr(model, "_supports_sdpa", False))
+    if before in (None, implementation) or unsupported or not hasattr(model, "set_attn_implementation"):
         yield model
         return
     model.set_attn_implementation(implementation)

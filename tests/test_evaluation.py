@@ -239,7 +239,7 @@ def test_generation_attends_with_sdpa_changes_no_answer_and_gives_the_training_k
     assert seen[2:] == ["eager", "eager"] and eager == sdpa  # same greedy answers, only faster
 
 
-def test_attention_kernel_is_put_back_after_an_error(smol):
+def test_attention_kernel_is_put_back_after_an_error_and_never_drops_a_soft_cap(smol, monkeypatch):
     from course_lib import models
 
     model, _ = smol
@@ -249,6 +249,9 @@ def test_attention_kernel_is_put_back_after_an_error(smol):
     assert models.attention_in_use(model) == "eager"
     with models.attention_kernel(object(), "sdpa") as plain:  # no transformers config: nothing to switch
         assert models.attention_in_use(plain) is None
+    monkeypatch.setattr(model.config, "attn_logit_softcapping", 50.0, raising=False)  # as Gemma 2's
+    with models.attention_kernel(model, "sdpa"):
+        assert models.attention_in_use(model) == "eager"  # SDPA would ignore the cap: the kernel stays
 
 
 def test_shared_prefix_leaves_every_row_a_token_and_pads_between_prefix_and_suffix():
