@@ -91,9 +91,9 @@ def test_decoders_use_eager_attention_on_the_cpu_and_sdpa_on_a_gpu():
 def test_the_stamp_says_whether_long_training_runs_compile_their_blocks(monkeypatch):
     rt = runtime.setup("smoke", seed=0, quiet=True)
     monkeypatch.setenv(runtime.COMPILE_ENV, "0")
-    assert rt.stamp()["compiled_blocks"] is False
+    assert rt.stamp()["compiles_long_training_runs"] is False
     monkeypatch.delenv(runtime.COMPILE_ENV)
-    assert rt.stamp()["compiled_blocks"] is runtime.compiled_training_pays(rt.device, rt.precision)
+    assert rt.stamp()["compiles_long_training_runs"] is runtime.compiled_training_pays(rt.device, rt.precision)
 
 
 def test_a_cpu_without_bf16_is_told_its_training_runs_slower(monkeypatch):

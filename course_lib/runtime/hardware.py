@@ -139,7 +139,9 @@ def attention_implementation(device: str) -> str:
     0.98-1.02x over two runs, full fine-tuning 0.99x (in bf16 SDPA led full fine-tuning by 1.09x over 4 steps, inside
     the noise of so short a run); eager stays the one CPU rule, because it wins where it matters and loses nothing
     measurable elsewhere. The MiniLM classifier keeps SDPA (see ``models.load_classifier``). On a GPU SDPA's fused
-    kernels win and save memory, so it stays.
+    kernels win and save memory, so it stays. Generation switches the decoder to SDPA while it runs, on the CPU too
+    (``course_lib.generation.GENERATION_ATTENTION``): there eager attention copies the whole key/value cache at
+    every new token.
     """
     return "sdpa" if device == "cuda" else "eager"
 

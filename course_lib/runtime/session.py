@@ -37,8 +37,9 @@ class Runtime:
         hardware: human-readable CPU/GPU description.
         capability: CUDA compute capability or ``None``.
         colab: running inside Google Colab.
-        attention: the decoders' attention kernel, ``"eager"`` on the CPU, ``"sdpa"`` on a GPU
-            (:func:`course_lib.runtime.attention_implementation` says why).
+        attention: the decoders' attention kernel in training and scoring, ``"eager"`` on the CPU, ``"sdpa"`` on
+            a GPU (:func:`course_lib.runtime.attention_implementation` says why); generation switches to SDPA
+            while it runs (``course_lib.generation.GENERATION_ATTENTION``).
     """
 
     profile: Profile
@@ -83,9 +84,10 @@ class Runtime:
             "profile": dataclasses.asdict(self.profile),
             "device": self.device,
             "precision": self.precision,
-            "attention": self.attention,
+            "attention": self.attention,  # training's kernel; generation attends with SDPA (generation.py)
             # whether training runs of train.COMPILE_MIN_STEPS or more compile their decoder blocks on this machine
-            "compiled_blocks": compiled_training_pays(self.device, self.precision),
+            # (what one run did is its metrics' "compiled_blocks")
+            "compiles_long_training_runs": compiled_training_pays(self.device, self.precision),
             "seed": self.seed,
             "threads": self.threads,
             "hardware": self.hardware,

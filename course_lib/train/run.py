@@ -254,7 +254,8 @@ def _train_and_check(trainer, rt, cfg, resume_from, throughput):
 def _final_metrics(trainer, output, has_eval: bool, metrics: dict) -> dict:
     """``metrics`` with the run's mean training loss, steps, epoch, last eval loss (measured now if the last
     evaluation was before the last step) and ``compiled_blocks``: whether its steps ended on compiled decoder blocks
-    (the stamp's key of that name says whether the machine compiles runs long enough; a failed compile is False)."""
+    (the stamp's ``compiles_long_training_runs`` says whether the machine compiles runs long enough; a failed
+    compile is False)."""
     metrics.update({"train_loss": _finite(output.training_loss), "steps": trainer.state.global_step,
                     "epoch": round(float(trainer.state.epoch or 0), 3),
                     "compiled_blocks": getattr(trainer, "compiled_blocks", None) is not None})  # TRL's: none
