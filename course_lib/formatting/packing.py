@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..models import evaluating
+from ..models import attention_in_use, evaluating
 from .labels import IGNORE_INDEX
 
 
@@ -151,7 +151,7 @@ def verify_packing(model, features: list[dict], pad_token_id: int, tolerance: fl
         raise ConfigError("verify_packing needs at least two features to pack together")
     worst = packed_vs_separate(model, features, pad_token_id)
     if worst > tolerance:
-        impl = getattr(getattr(model, "config", None), "_attn_implementation", "?")
+        impl = attention_in_use(model) or "?"
         raise ConfigError(f"packing leaks attention across examples with attn_implementation={impl!r} (per-token "
                           f"losses differ by {worst:.3g} nats packed vs separate) — train with packing=False")
     return worst
